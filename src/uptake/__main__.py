@@ -1,0 +1,3 @@
+from uptake.cli.main import main
+
+main()

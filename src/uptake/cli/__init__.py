@@ -1,0 +1,1 @@
+"""The `uptake` command line: thin verbs over the library."""

@@ -1,0 +1,1 @@
+"""Engines: the one seam between what to compute and how."""

@@ -1,0 +1,1 @@
+"""Models: the catalog, the content-addressed store, sources, and GGUF metadata."""
