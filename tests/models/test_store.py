@@ -190,7 +190,7 @@ def test_catalog_models_not_yet_pulled_say_how_to_get_them() -> None:
 
 
 def test_gate_refusal_registers_nothing(tiny_gguf: Path) -> None:
-    def refuse(path: Path, entry: CatalogEntry | None) -> None:
+    def refuse(path: Path, entry: CatalogEntry | None, sha256: str) -> None:
         raise UsageError("refused by the scan")
 
     store = Store()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import models, run
+from uptake.cli import models, run, scan
 from uptake.errors import UptakeError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("show")(models.show)
 app.command("rm")(models.rm)
 app.command("run")(run.run)
 app.command("chat")(run.chat)
+app.command("scan")(scan.scan)
 
 
 def _version(value: bool) -> None:

@@ -20,7 +20,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 def scan_gate(force: bool) -> Gate | None:
     """The artifact scan as a store gate, when the scanner is installed; it refuses dangerous files."""
     try:
-        from uptake.audit.artifacts.gate import scan_gate as make_gate  # type: ignore[import-not-found,unused-ignore]
+        from uptake.audit.artifacts.gate import scan_gate as make_gate
     except ImportError:
         return None
     gate: Gate = make_gate(force=force)

@@ -143,11 +143,9 @@ class LlamaCppEngine:
 
     def tokenize_prompt(self, request: GenerationRequest) -> list[int]:
         text = self.render(request)
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
-        bos = self._llm.token_bos()
         # Templates that write the BOS text themselves would otherwise get it twice.
-        if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
-            tokens = tokens[1:]
+        add_bos = not (self.bos_token and text.startswith(self.bos_token))
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens
 
     def count_prompt_tokens(self, request: GenerationRequest) -> int:

@@ -26,7 +26,7 @@ Trust = Literal["verified", "tofu", "imported"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9._-]+)?$")
 
 # Called with the file about to be registered; raises to refuse it (the artifact scan plugs in here).
-Gate = Callable[[Path, "CatalogEntry | None"], dict[str, Any] | None]
+Gate = Callable[[Path, "CatalogEntry | None", str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Store:
         for the caller to discard and the index is untouched.
         """
         metadata = read_gguf_metadata(file).to_dict()
-        scan = gate(file, entry) if gate is not None else None
+        scan = gate(file, entry, sha256) if gate is not None else None
         self.blobs.mkdir(parents=True, exist_ok=True)
         blob = self.blob_path(sha256)
         if blob.exists():

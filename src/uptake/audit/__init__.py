@@ -1,0 +1,1 @@
+"""Audits of models: censorship behaviour (censorship/) and model-file safety (artifacts/)."""

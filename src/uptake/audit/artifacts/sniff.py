@@ -1,0 +1,138 @@
+"""Tell a model file's format from its first bytes, not from its name.
+
+A renamed file must not slip past a check: a pickle called `model.safetensors` is still a pickle,
+and the scanner treats it as one (and says that the name lies).
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from enum import StrEnum
+from pathlib import Path
+
+SNIFF_BYTES = 64
+ONNX_FIELD_TAGS = {0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42, 0x52, 0x5A, 0x72, 0x7A}
+
+
+class Format(StrEnum):
+    GGUF = "gguf"
+    SAFETENSORS = "safetensors"
+    PYTORCH_ZIP = "pytorch-zip"
+    PICKLE = "pickle"
+    NUMPY = "numpy"
+    NUMPY_ZIP = "numpy-zip"
+    ONNX = "onnx"
+    ZIP = "zip"  # an archive that is neither a PyTorch checkpoint nor an .npz
+    HDF5 = "hdf5"
+    JSON = "json"
+    JINJA = "jinja"
+    PYTHON = "python"
+    HF_FOLDER = "hf-folder"
+    FOLDER = "folder"
+    UNKNOWN = "unknown"
+
+
+# What a file name suggests; used only to say when the name and the content disagree.
+FORMATS_BY_SUFFIX: dict[str, frozenset[Format]] = {
+    ".gguf": frozenset({Format.GGUF}),
+    ".safetensors": frozenset({Format.SAFETENSORS}),
+    ".bin": frozenset({Format.PICKLE, Format.PYTORCH_ZIP}),
+    ".pt": frozenset({Format.PICKLE, Format.PYTORCH_ZIP}),
+    ".pth": frozenset({Format.PICKLE, Format.PYTORCH_ZIP}),
+    ".ckpt": frozenset({Format.PICKLE, Format.PYTORCH_ZIP}),
+    ".pkl": frozenset({Format.PICKLE, Format.PYTORCH_ZIP}),
+    ".pickle": frozenset({Format.PICKLE}),
+    ".npy": frozenset({Format.NUMPY}),
+    ".npz": frozenset({Format.NUMPY_ZIP}),
+    ".onnx": frozenset({Format.ONNX}),
+    ".h5": frozenset({Format.HDF5}),
+    ".json": frozenset({Format.JSON}),
+    ".jinja": frozenset({Format.JINJA}),
+}
+MODEL_SUFFIXES = frozenset(FORMATS_BY_SUFFIX) - {".json", ".jinja"} | {".msgpack", ".pb", ".tflite", ".keras"}
+NAMED_FALLBACKS = {
+    ".gguf": Format.GGUF,
+    ".safetensors": Format.SAFETENSORS,
+    ".npy": Format.NUMPY,
+    ".onnx": Format.ONNX,
+}
+PICKLE_PROTOCOL_OPCODE = 0x80
+# Protocol 0 and 1 pickles have no header; they begin with one of these opcodes in practice.
+LEGACY_PICKLE_STARTS = frozenset(b"(c]}lde")
+
+
+def _is_safetensors(head: bytes) -> bool:
+    if len(head) < 9:
+        return False
+    (header_size,) = struct.unpack("<Q", head[:8])
+    # The JSON header starts right after its length. A declared length that cannot fit is still
+    # recognised here, so that the safetensors checks can say what is wrong with it.
+    return head[8:9] == b"{" and header_size >= 2
+
+
+def _is_onnx(head: bytes) -> bool:
+    # An ONNX ModelProto starts with field 1 (ir_version, a small varint), then another known field.
+    return len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 30 and head[2] in ONNX_FIELD_TAGS
+
+
+def _zip_format(path: Path) -> Format:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return Format.ZIP
+    if any(name.endswith(".pkl") for name in names):
+        return Format.PYTORCH_ZIP
+    if names and all(name.endswith(".npy") for name in names):
+        return Format.NUMPY_ZIP
+    return Format.ZIP
+
+
+def sniff_bytes(head: bytes) -> Format:
+    """Format from the first bytes alone (archives come back as ZIP; `sniff_file` looks inside)."""
+    if head[:4] == b"GGUF":
+        return Format.GGUF
+    if head[:6] == b"\x93NUMPY":
+        return Format.NUMPY
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return Format.ZIP
+    if head[:8] == b"\x89HDF\r\n\x1a\n":
+        return Format.HDF5
+    if _is_safetensors(head):
+        return Format.SAFETENSORS
+    if len(head) >= 2 and head[0] == PICKLE_PROTOCOL_OPCODE and 2 <= head[1] <= 5:
+        return Format.PICKLE
+    if _is_onnx(head):
+        return Format.ONNX
+    return Format.UNKNOWN
+
+
+def sniff_file(path: Path) -> Format:
+    """Format of one file. Raises OSError when it cannot be opened."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    found = sniff_bytes(head)
+    if found is Format.ZIP:
+        return _zip_format(path)
+    if found is not Format.UNKNOWN:
+        return found
+    suffix = path.suffix.lower()
+    if suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle") and head[:1] and head[0] in LEGACY_PICKLE_STARTS:
+        return Format.PICKLE
+    # Content unrecognised but the name promises a format: run that format's checks, which say
+    # precisely why the file is not one (the verdict is then unreadable, never clean).
+    if suffix in NAMED_FALLBACKS:
+        return NAMED_FALLBACKS[suffix]
+    text_formats = {".json": Format.JSON, ".jinja": Format.JINJA, ".py": Format.PYTHON}
+    return text_formats.get(suffix, Format.UNKNOWN)
+
+
+def name_disagrees(path: Path, found: Format) -> bool:
+    """Whether the file's suffix promises a different format than its content."""
+    expected = FORMATS_BY_SUFFIX.get(path.suffix.lower())
+    return expected is not None and found is not Format.UNKNOWN and found not in expected
+
+
+def is_hf_folder(path: Path) -> bool:
+    return path.is_dir() and any((path / name).is_file() for name in ("config.json", "tokenizer_config.json"))

@@ -1,0 +1,124 @@
+"""`uptake scan`: check model files, folders or stored models before anything loads them.
+
+Exit codes: 0 clean, 1 warnings, 2 dangerous or unreadable (or warnings with --strict), 3 usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from uptake.audit.artifacts.bom import write_bom
+from uptake.audit.artifacts.report import EXIT_USAGE, FileReport, Finding, ScanReport, Severity, Verdict
+from uptake.audit.artifacts.scanner import Target, scan_targets
+from uptake.cli.output import console, err_console, human_bytes, print_json
+from uptake.errors import UptakeError, UsageError
+from uptake.models.catalog import load_catalog
+from uptake.models.store import Store
+from uptake.settings import get_settings
+
+VERDICT_STYLES = {
+    Verdict.CLEAN: "green",
+    Verdict.WARNING: "yellow",
+    Verdict.UNREADABLE: "magenta",
+    Verdict.DANGEROUS: "bold red",
+}
+SEVERITY_STYLES = {
+    Severity.INFO: "dim",
+    Severity.WARNING: "yellow",
+    Severity.ERROR: "magenta",
+    Severity.DANGEROUS: "bold red",
+}
+
+
+class ScanUsageError(UsageError):
+    """A scan target that is neither a path nor a model in the store."""
+
+    exit_code = EXIT_USAGE
+
+
+def _resolve(target: str) -> Target:
+    path = Path(target).expanduser()
+    if path.exists():
+        return Target(path)
+    try:
+        stored = Store(get_settings()).resolve(target)
+    except UptakeError as error:
+        raise ScanUsageError(f"'{target}' is not a file, a folder or a model in the store ({error})") from None
+    # The blob is hashed again: the point of a scan is not to trust what was recorded.
+    return Target(stored.path, claimed=load_catalog().entries.get(stored.name))
+
+
+def _finding_line(finding: Finding) -> Text:
+    where = finding.location.describe()
+    line = Text("  ")
+    line.append(f"{finding.severity.value:<9}", style=SEVERITY_STYLES[finding.severity])
+    line.append(f" {finding.rule}  ")
+    line.append(finding.message)
+    if where:
+        line.append(f"  [{where}]", style="dim")
+    if finding.evidence and finding.severity is not Severity.INFO:
+        line.append(f"\n             {finding.evidence.splitlines()[0][:160]}", style="dim")
+    return line
+
+
+def _print_file(report: FileReport) -> None:
+    verdict = report.verdict
+    head = Text()
+    head.append(f"{verdict.value.upper():<10}", style=VERDICT_STYLES[verdict])
+    head.append(f" {report.path}  ({report.format}, {human_bytes(report.size)})")
+    console.print(head)
+    if report.provenance is not None:
+        console.print(f"  provenance: {report.provenance.statement}", style="dim", highlight=False)
+    for finding in report.findings:
+        if finding.rule.startswith("PROV00") and finding.severity is Severity.INFO:
+            continue  # already said on the provenance line
+        console.print(_finding_line(finding), highlight=False)
+
+
+def _print_report(report: ScanReport) -> None:
+    for file in report.files:
+        _print_file(file)
+    counts = {verdict: 0 for verdict in Verdict}
+    for file in report.files:
+        counts[file.verdict] += 1
+    table = Table(show_header=False, box=None, pad_edge=False)
+    summary = ", ".join(f"{count} {verdict.value}" for verdict, count in counts.items() if count)
+    table.add_row(f"{len(report.files)} file(s): {summary} ({report.duration_s:.2f} s)")
+    console.print(table)
+
+
+def scan(
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="Model files, model folders, or names of models in the store.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (schema uptake.scan/1).")
+    ] = False,
+    bom: Annotated[Path | None, typer.Option("--bom", help="Also write a CycloneDX ML-BOM to this file.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 2).")] = False,
+) -> None:
+    """Scan model files for code that runs on load, hostile chat templates and malformed headers."""
+    if not targets:
+        raise ScanUsageError("give at least one model file, folder or stored model name to scan.")
+    report = scan_targets([_resolve(target) for target in targets])
+    if bom is not None:
+        try:
+            write_bom(report, bom)
+        except OSError as error:
+            raise ScanUsageError(f"cannot write the ML-BOM to {bom}: {error.strerror}; choose another path.") from None
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        _print_report(report)
+        if bom is not None:
+            err_console.print(f"ML-BOM written to {bom}")
+    raise typer.Exit(report.exit_code(strict))
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app.command("scan")(scan)
