@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import models, run, scan
+from uptake.cli import fit, models, run, scan
 from uptake.errors import UptakeError
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ app.command("rm")(models.rm)
 app.command("run")(run.run)
 app.command("chat")(run.chat)
 app.command("scan")(scan.scan)
+app.command("fit")(fit.fit)
+app.command("bench")(fit.bench)
 
 
 def _version(value: bool) -> None:
