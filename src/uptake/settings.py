@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     context_size: int = Field(default=4096, ge=64)
     threads: int = Field(default_factory=physical_cores, ge=1)
     batch_size: int = Field(default=512, ge=1)
+    parallel: int = Field(default=4, ge=1)  # sequences decoded together by generate_batch
     gpu_layers: int = 0
     pypi_index_url: str = "https://pypi.org/simple"
     hf_endpoint: str = "https://huggingface.co"

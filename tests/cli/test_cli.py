@@ -85,3 +85,10 @@ def test_list_all_shows_the_catalog() -> None:
     rows = json.loads(uptake("list", "--all", "--json").stdout)
     names = {row["name"] for row in rows}
     assert {"qwen2.5-coder:0.5b", "smollm2:135m", "gemma3:270m", "qwen2.5-coder:1.5b"} <= names
+
+
+def test_unknown_commands_and_bad_option_values_are_usage_errors() -> None:
+    unknown = uptake("no-such-verb")
+    assert unknown.returncode == 2 and "No such command" in unknown.stderr and "Traceback" not in unknown.stderr
+    bad = uptake("run", "--max-tokens", "many", "hello")
+    assert bad.returncode == 2 and "--max-tokens" in bad.stderr and "Traceback" not in bad.stderr

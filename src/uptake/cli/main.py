@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import fit, models, run, scan
+from uptake.cli import audit, fit, models, run, scan
 from uptake.errors import UptakeError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command("chat")(run.chat)
 app.command("scan")(scan.scan)
 app.command("fit")(fit.fit)
 app.command("bench")(fit.bench)
+app.add_typer(audit.app, name="audit")
 
 
 def _version(value: bool) -> None:
@@ -61,12 +62,12 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+    except Exception as error:  # the command parser's usage errors, and anything unexpected
+        # Typer may ship its own copy of click, so its usage errors are recognised by their shape.
+        show = getattr(error, "show", None)
+        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+            show()
+            sys.exit(error.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("UPTAKE_DEBUG"):
             raise
         sys.stderr.write(f"error: {type(error).__name__}: {error} (run with --debug for the traceback)\n")

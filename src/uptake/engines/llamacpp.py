@@ -102,6 +102,7 @@ class LlamaCppEngine:
         chat_template: str | None = None,
         bos_token: str = "",
         eos_token: str = "",
+        parallel: int = 4,
     ) -> None:
         from llama_cpp import Llama
 
@@ -122,6 +123,8 @@ class LlamaCppEngine:
         except Exception as error:  # llama-cpp-python raises ValueError with no detail on load failure
             raise EngineError(f"llama.cpp could not load {self.model_path}: {error}") from error
         self._embedder: Any = None
+        self._scheduler: Any = None
+        self.parallel = parallel
         self.chat_template = chat_template
         self.bos_token = bos_token
         self.eos_token = eos_token
@@ -211,7 +214,16 @@ class LlamaCppEngine:
         return collect(self.stream(request))
 
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        return [self.generate(request) for request in requests]
+        """Decode the requests together on the continuous-batching scheduler (`parallel` at a time)."""
+        if len(requests) <= 1 or self.parallel <= 1:
+            return [self.generate(request) for request in requests]
+        if self._scheduler is None:
+            # Imported here: the scheduler builds on this class.
+            from uptake.engines.batch_scheduler import BatchScheduler
+
+            self._scheduler = BatchScheduler(self, parallel=self.parallel, context_per_sequence=self.context_size)
+        results: list[GenerationResult] = self._scheduler.generate_batch(requests)
+        return results
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         from llama_cpp import Llama
@@ -231,6 +243,9 @@ class LlamaCppEngine:
         return vectors
 
     def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.close()
+            self._scheduler = None
         for llm in (self._llm, self._embedder):
             if llm is not None:
                 llm.close()

@@ -42,6 +42,7 @@ def load_engine(name_or_path: str, settings: Settings | None = None, **options: 
         "context_size": settings.context_size,
         "threads": settings.threads,
         "batch_size": settings.batch_size,
+        "parallel": settings.parallel,
         "gpu_layers": settings.gpu_layers,
         "chat_template": chat_template_for(metadata, catalog_name),
         "bos_token": metadata.get("bos_token") or "",

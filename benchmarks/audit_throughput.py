@@ -1,0 +1,217 @@
+"""Probes per minute of the censorship audit runner against a plain llama_cpp.Llama loop, and audit wall times.
+
+    .venv/bin/python benchmarks/audit_throughput.py [--model NAME] [--threads N] [--full]
+
+1. plain: one prompt at a time through `Llama.create_chat_completion`, greedy, the quick audit's
+   prompts and token limit;
+2. runner: the same generations through the audit runner (`Engine.generate_batch` in chunks, then
+   the classifier and the journal), same model file, threads and context. Plain and runner run
+   twice each, in the order plain, runner, runner, plain, and their totals are compared;
+3. `uptake audit censorship MODEL --quick` end to end in a fresh process (load, generate, label,
+   summary, report);
+4. the full default audit: timed end to end with --full, else estimated from the runner's rate on
+   a sample of the full plan at the full audit's token limit.
+
+Targets: --quick under 3 minutes, the full audit under 20, the runner at least 2.5x the plain loop.
+The machine's load average is recorded around each phase: other work on a small machine skews
+every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _common import save
+
+from uptake.audit.censorship.classify import RuleClassifier
+from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan
+from uptake.audit.censorship.probes import load_probe_set
+from uptake.audit.censorship.provenance import engine_settings
+from uptake.audit.censorship.runner import classifier_record, create_run, execute
+from uptake.audit.censorship.runs import RunIndex
+from uptake.engines.loader import load_engine
+from uptake.models.catalog import load_catalog
+from uptake.models.pull import pull_model
+from uptake.models.store import Store, StoredModel
+from uptake.settings import get_settings
+
+TARGET_QUICK_S = 180
+TARGET_FULL_S = 1200
+TARGET_SPEEDUP = 2.5
+LLAMACPP_SOURCE = Path(__file__).resolve().parents[1] / "src" / "uptake" / "engines" / "llamacpp.py"
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def plain_loop(model: StoredModel, plan: list[PlannedGeneration], config: AuditConfig, context: int,
+               threads: int) -> dict[str, Any]:
+    """The reference: what a user would write with llama-cpp-python alone."""
+    from llama_cpp import Llama
+
+    llm = Llama(str(model.path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
+    started = time.perf_counter()
+    tokens = 0
+    for item in plan:
+        reply: Any = llm.create_chat_completion(
+            messages=[{"role": "user", "content": item.probe.prompt(item.lang)}],
+            temperature=0.0, max_tokens=config.max_tokens, seed=config.seed,
+        )
+        tokens += reply["usage"]["completion_tokens"]
+    wall = time.perf_counter() - started
+    llm.close()
+    return rate(len(plan), tokens, wall)
+
+
+def runner(model: StoredModel, config: AuditConfig, context: int, threads: int, home: Path) -> dict[str, Any]:
+    """The audit runner on its own plan: generate in chunks, label, journal."""
+    from uptake.audit.censorship.provenance import ModelIdentity
+
+    probe_set = load_probe_set()
+    engine = load_engine(str(model.path), context_size=context, threads=threads)
+    index = RunIndex(home / "uptake.db")
+    identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
+    folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
+                                  classifier=classifier_record(), probe_set=probe_set, command="benchmark",
+                                  index=index, runs_dir=home / "runs")
+    started = time.perf_counter()
+    outcome = execute(folder, settings, engine, RuleClassifier(), probe_set, index)
+    wall = time.perf_counter() - started
+    engine.close()
+    return rate(len(outcome.rows), sum(row["completion_tokens"] for row in outcome.rows), wall)
+
+
+def rate(generations: int, tokens: int, wall: float) -> dict[str, Any]:
+    return {"generations": generations, "completion_tokens": tokens, "wall_s": round(wall, 2),
+            "probes_per_minute": round(generations / wall * 60, 2),
+            "tokens_per_second": round(tokens / wall, 2)}
+
+
+def cli_audit(model: StoredModel, extra: list[str], threads: int, home: Path) -> dict[str, Any]:
+    """`uptake audit censorship` in a fresh process, from start to the report on disk."""
+    env = {**os.environ, "UPTAKE_HOME": str(home), "UPTAKE_THREADS": str(threads)}
+    command = [sys.executable, "-m", "uptake", "audit", "censorship", str(model.path), *extra, "--json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"audit failed: {done.stderr.strip()}")
+    summary = json.loads(done.stdout)
+    return {"command": " ".join(["uptake", "audit", "censorship", model.name, *extra]), "wall_s": round(wall, 1),
+            "generations": summary["counts"]["completed"],
+            "completion_tokens": summary["counts"]["completion_tokens"],
+            "headline": [{key: gap[key] for key in ("lang", "gap", "low", "high", "mcnemar_p")}
+                         for gap in summary["headline"]]}
+
+
+def timed(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    before = load()
+    return {**measure(), "load_before": before, "load_after": load()}
+
+
+def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Two rounds of the same generations as one figure: totals over both, each round kept."""
+    generations = sum(r["generations"] for r in rounds)
+    tokens = sum(r["completion_tokens"] for r in rounds)
+    wall = sum(r["wall_s"] for r in rounds)
+    return {**rate(generations, tokens, wall), "load_before": rounds[0]["load_before"],
+            "load_after": rounds[-1]["load_after"], "rounds": rounds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model", default=load_catalog().default)
+    parser.add_argument("--threads", type=int, default=get_settings().threads)
+    parser.add_argument("--ctx", type=int, default=get_settings().context_size)
+    parser.add_argument("--full", action="store_true", help="time the full default audit end to end")
+    parser.add_argument("--full-sample", type=int, default=32, help="generations to estimate the full audit from")
+    args = parser.parse_args()
+    model, _ = pull_model(Store(get_settings()), args.model)
+    probe_set = load_probe_set()
+    quick = AuditConfig.create(quick=True)
+    full = AuditConfig.create()
+    full_plan = build_plan(full, probe_set)
+    batched = "batch_scheduler" in LLAMACPP_SOURCE.read_text(encoding="utf-8")
+    phases: dict[str, Any] = {}
+    quick_plan = build_plan(quick, probe_set)
+    with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
+        home = Path(scratch)
+        # plain, runner, runner, plain: load that comes and goes on a shared machine falls on both sides alike.
+        rounds: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("plain_loop", lambda: plain_loop(model, quick_plan, quick, args.ctx, args.threads)),
+            ("runner", lambda: runner(model, quick, args.ctx, args.threads, home / f"runner-{time.monotonic_ns()}")),
+        ]
+        for name, measure in [*rounds, *reversed(rounds)]:
+            phases.setdefault(name, []).append(timed(measure))
+            print(name, phases[name][-1], flush=True)
+        for name in ("plain_loop", "runner"):
+            phases[name] = combine(phases[name])
+        phases["quick_end_to_end"] = timed(lambda: cli_audit(model, ["--quick"], args.threads, home / "quick"))
+        phases["full_sample"] = timed(
+            lambda: runner(model, sample_config(full, args.full_sample), args.ctx, args.threads, home / "full-sample")
+        )
+        if args.full:
+            phases["full_end_to_end"] = timed(lambda: cli_audit(model, [], args.threads, home / "full"))
+    speedup = phases["runner"]["probes_per_minute"] / phases["plain_loop"]["probes_per_minute"]
+    full_estimate = len(full_plan) / phases["full_sample"]["probes_per_minute"] * 60
+    results = {
+        "model": model.name, "model_sha256": model.sha256, "threads": args.threads, "context": args.ctx,
+        "engine_generate_batch_uses_batch_scheduler": batched,
+        "quick": {"generations": len(build_plan(quick, probe_set)), "max_tokens": quick.max_tokens,
+                  "langs": list(quick.langs)},
+        "full": {"generations": len(full_plan), "max_tokens": full.max_tokens, "langs": list(full.langs),
+                 "estimated_s": round(full_estimate), "estimated_from": f"{args.full_sample} generations"},
+        "phases": phases,
+        "speedup_runner_over_plain": round(speedup, 2),
+        "targets": {
+            "quick_under_s": TARGET_QUICK_S, "quick_met": phases["quick_end_to_end"]["wall_s"] < TARGET_QUICK_S,
+            "full_under_s": TARGET_FULL_S,
+            "full_met": (phases.get("full_end_to_end", {}).get("wall_s") or full_estimate) < TARGET_FULL_S,
+            "speedup_at_least": TARGET_SPEEDUP, "speedup_met": speedup >= TARGET_SPEEDUP,
+        },
+    }
+    path = save("audit_throughput", results)
+    print_table(results)
+    print(f"saved {path}")
+
+
+def sample_config(full: AuditConfig, size: int) -> AuditConfig:
+    """A slice of the full audit with its token limit: topics spread over the themes, both languages."""
+    topics = [topic.id for topic in load_probe_set().topics if topic.split == "eval"]
+    step = max(1, len(topics) // max(1, size // (2 * len(full.langs))))
+    chosen = topics[::step][: max(1, size // (2 * len(full.langs)))]
+    return AuditConfig.create(topics=chosen, langs=full.langs, baselines=0, max_tokens=full.max_tokens)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    phases = results["phases"]
+    print(f"\n{'phase':<20}{'generations':>12}{'wall s':>10}{'probes/min':>12}{'tok/s':>9}{'load':>12}")
+    for name, phase in phases.items():
+        per_minute = phase.get("probes_per_minute", round(phase["generations"] / phase["wall_s"] * 60, 2))
+        tokens = round(phase["completion_tokens"] / phase["wall_s"], 1)
+        print(f"{name:<20}{phase['generations']:>12}{phase['wall_s']:>10}{per_minute:>12}{tokens:>9}"
+              f"{phase['load_before']:>6}->{phase['load_after']:<5}")
+    targets = results["targets"]
+    print(f"\nrunner / plain loop: {results['speedup_runner_over_plain']}x (target {TARGET_SPEEDUP}x: "
+          f"{'met' if targets['speedup_met'] else 'NOT met'})")
+    print(f"--quick end to end: {phases['quick_end_to_end']['wall_s']} s (target {TARGET_QUICK_S} s: "
+          f"{'met' if targets['quick_met'] else 'NOT met'})")
+    full = phases.get("full_end_to_end", {}).get("wall_s") or results["full"]["estimated_s"]
+    kind = "measured" if "full_end_to_end" in phases else "estimated"
+    print(f"full audit ({results['full']['generations']} generations): {full} s {kind} (target {TARGET_FULL_S} s: "
+          f"{'met' if targets['full_met'] else 'NOT met'})")
+    print(f"generate_batch uses the batch scheduler: {results['engine_generate_batch_uses_batch_scheduler']}")
+
+
+if __name__ == "__main__":
+    main()

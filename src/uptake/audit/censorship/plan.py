@@ -1,0 +1,199 @@
+"""What an audit asks: its settings, and the list of generations (probe x language x sample).
+
+The plan is a pure function of the settings and the probe set, so a resumed run rebuilds exactly
+the plan it started with and can tell which generations are still to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from uptake.audit.censorship.probes import LANGS, Lang, Probe, ProbeSet, Split
+from uptake.engines.base import GenerationRequest
+from uptake.errors import UsageError
+
+# The languages of a default audit. Traditional Chinese is asked only when named (--langs), which
+# keeps the full audit within its time budget on a laptop; see docs/audit-summary-schema.md.
+DEFAULT_LANGS: tuple[Lang, ...] = ("en", "zh-Hans")
+FULL_MAX_TOKENS = 256
+QUICK_MAX_TOKENS = 160
+QUICK_BASELINES = 3  # neutral and harm probes each in a quick audit
+SAMPLING_TEMPERATURE = 0.7  # K > 1: the spread of a model's answers is what is measured
+TOP_P = 0.95
+CHUNK_SIZE = 32  # generations per generate_batch call; results are saved after each chunk
+
+# Topics of a quick audit: one or two per theme, all from the eval split.
+QUICK_TOPICS: tuple[str, ...] = (
+    "tiananmen-1989",
+    "great-leap-famine",
+    "liu-xiaobo",
+    "hong-kong-nsl",
+    "li-wenliang",
+    "taiwan-status",
+    "xinjiang-camps",
+    "dalai-lama-exile",
+)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything that decides which generations an audit makes and how they are sampled."""
+
+    langs: tuple[Lang, ...] = DEFAULT_LANGS
+    samples: int = 1
+    topics: tuple[str, ...] | None = None  # None: every topic of the split
+    baselines: int | None = None  # neutral and harm probes each; None: all of the split
+    split: Split = "eval"
+    max_tokens: int = FULL_MAX_TOKENS
+    seed: int = 0
+    quick: bool = False
+    chunk_size: int = CHUNK_SIZE
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise UsageError("--samples must be 1 or more.")
+        if not self.langs:
+            raise UsageError("--langs needs at least one language.")
+        if self.chunk_size < 1:
+            raise UsageError("the chunk size must be 1 or more.")
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        quick: bool = False,
+        langs: Sequence[Lang] | None = None,
+        samples: int = 1,
+        topics: Sequence[str] | None = None,
+        baselines: int | None = None,
+        max_tokens: int | None = None,
+        seed: int = 0,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> AuditConfig:
+        """Settings with the defaults of a quick or a full audit filled in."""
+        return cls(
+            langs=tuple(langs) if langs else DEFAULT_LANGS,
+            samples=samples,
+            topics=tuple(topics) if topics else (QUICK_TOPICS if quick else None),
+            baselines=baselines if baselines is not None else (QUICK_BASELINES if quick else None),
+            max_tokens=max_tokens or (QUICK_MAX_TOKENS if quick else FULL_MAX_TOKENS),
+            seed=seed,
+            quick=quick,
+            chunk_size=chunk_size,
+        )
+
+    @property
+    def temperature(self) -> float:
+        """One sample is the model's most likely answer (greedy); several need sampling to differ."""
+        return 0.0 if self.samples == 1 else SAMPLING_TEMPERATURE
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["langs"] = list(self.langs)
+        data["topics"] = None if self.topics is None else list(self.topics)
+        data["temperature"] = self.temperature
+        data["top_p"] = TOP_P
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditConfig:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["langs"] = parse_langs(",".join(data.get("langs", DEFAULT_LANGS)))
+        if known.get("topics") is not None:
+            known["topics"] = tuple(known["topics"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class PlannedGeneration:
+    probe: Probe
+    lang: Lang
+    sample: int
+
+    @property
+    def key(self) -> str:
+        return generation_key(self.probe.id, self.lang, self.sample)
+
+
+def generation_key(probe_id: str, lang: str, sample: int) -> str:
+    """What identifies a generation across a crash and a resume."""
+    return f"{probe_id}|{lang}|{sample}"
+
+
+def parse_langs(text: str) -> tuple[Lang, ...]:
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    langs: list[Lang] = []
+    for name in wanted:
+        lang = next((known for known in LANGS if known.lower() == name.lower()), None)
+        if lang is None:
+            raise UsageError(f"unknown language '{name}'; choose from {', '.join(LANGS)}.")
+        if lang not in langs:
+            langs.append(lang)
+    if not langs:
+        raise UsageError(f"--langs needs at least one of {', '.join(LANGS)}.")
+    return tuple(langs)
+
+
+def parse_topics(text: str, probe_set: ProbeSet) -> tuple[str, ...]:
+    known = {topic.id for topic in probe_set.topics}
+    topics = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [topic for topic in topics if topic not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown topic(s) {', '.join(unknown)}; topic ids look like 'tiananmen-1989' "
+            "(see the probe files under uptake/audit/censorship/probes)."
+        )
+    if not topics:
+        raise UsageError("--topics needs at least one topic id.")
+    return topics
+
+
+def selected_probes(config: AuditConfig, probe_set: ProbeSet) -> list[Probe]:
+    """Target and control probes of the chosen topics, then the neutral and harm baselines."""
+    if config.topics is not None:
+        # Named topics are asked whatever their split: a user who names one wants it.
+        paired = probe_set.select(arms=("target", "control"), topics=config.topics)
+    else:
+        paired = probe_set.select(arms=("target", "control"), split=config.split)
+    neutral = probe_set.select(arms=("neutral",), split=config.split)
+    harm = probe_set.select(arms=("harm",), split=config.split)
+    if config.baselines is not None:
+        neutral, harm = neutral[: config.baselines], harm[: config.baselines]
+    return [*paired, *neutral, *harm]
+
+
+def build_plan(config: AuditConfig, probe_set: ProbeSet) -> list[PlannedGeneration]:
+    """Every generation, sample by sample, so a run stopped early has whole samples to show."""
+    probes = selected_probes(config, probe_set)
+    return [
+        PlannedGeneration(probe, lang, sample)
+        for sample in range(config.samples)
+        for lang in config.langs
+        for probe in probes
+    ]
+
+
+def sample_seed(run_seed: int, key: str) -> int:
+    """A seed per generation that depends only on the run seed and the generation, never on order."""
+    digest = hashlib.sha256(f"{run_seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def request_for(item: PlannedGeneration, config: AuditConfig) -> GenerationRequest:
+    seed = config.seed if config.samples == 1 else sample_seed(config.seed, item.key)
+    return GenerationRequest.from_prompt(
+        item.probe.prompt(item.lang),
+        temperature=config.temperature,
+        top_p=TOP_P,
+        max_tokens=config.max_tokens,
+        seed=seed,
+    )
+
+
+def chunks(plan: Sequence[PlannedGeneration], size: int) -> Iterable[Sequence[PlannedGeneration]]:
+    """Fixed slices of the whole plan: a resumed run batches the generations it redoes as before."""
+    for start in range(0, len(plan), size):
+        yield plan[start : start + size]

@@ -1,0 +1,227 @@
+"""Run a censorship audit: plan -> engine (in batches) -> classifier -> results.jsonl -> summary.
+
+The runner speaks to the model only through `Engine.generate_batch`, a chunk of the plan at a
+time, and appends each chunk's labelled rows to the journal before starting the next. A run can
+stop anywhere (crash, Ctrl-C, power cut) and `resume_run` finishes it: generations already in the
+journal are skipped, the rest are made with the same settings and seeds as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from uptake.audit.censorship.classify import Classification, Classifier, ClassifyRequest
+from uptake.audit.censorship.journal import append_rows, read_journal, repair, row_key
+from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan, chunks, request_for
+from uptake.audit.censorship.probes import ProbeSet
+from uptake.audit.censorship.provenance import ModelIdentity, package_versions
+from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings, Status, new_run_id
+from uptake.db import utc_now
+from uptake.engines.base import Engine, GenerationRequest, GenerationResult
+from uptake.errors import EngineError, UsageError
+
+
+class AuditProgress(Protocol):
+    def start(self, total: int, done: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    folder: RunFolder
+    settings: RunSettings
+    rows: list[dict[str, Any]]
+    plan: list[PlannedGeneration]
+    status: Status
+    generated: int  # by this invocation
+    failed: int  # generations the engine reported as errors; left for a resume to retry
+
+
+def classifier_record(
+    mode: str = "rules", judge: str | None = None, judge_model: str | None = None, threshold: float | None = None
+) -> dict[str, Any]:
+    """The classifier as run.json and summary.json record it (never with an API key)."""
+    return {"mode": mode, "judge": judge, "judge_model": judge_model, "threshold": threshold}
+
+
+def create_run(
+    *,
+    config: AuditConfig,
+    model: ModelIdentity,
+    engine: dict[str, Any],
+    classifier: dict[str, Any],
+    probe_set: ProbeSet,
+    command: str,
+    index: RunIndex,
+    runs_dir: Path,
+    out: Path | None = None,
+) -> tuple[RunFolder, RunSettings]:
+    """A new run folder with its run.json, indexed as running."""
+    run_id = new_run_id()
+    directory = out if out is not None else runs_dir / run_id
+    folder = RunFolder(directory)
+    if folder.settings_path.exists() or folder.results_path.exists():
+        raise UsageError(f"{directory} already holds an audit run; finish it with --resume {directory}.")
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = RunSettings(
+        run_id=run_id,
+        created_at=utc_now(),
+        model=model,
+        audit=config,
+        engine=engine,
+        classifier=classifier,
+        probe_set_version=probe_set.version,
+        command=command,
+        packages=package_versions(),
+    )
+    folder.write_settings(settings)
+    index.add(settings, directory)
+    return folder, settings
+
+
+def open_resume(run: str, index: RunIndex, command: str) -> tuple[RunFolder, RunSettings]:
+    """The run folder and its settings, with this resume noted in run.json."""
+    from uptake.audit.censorship.runs import locate_run
+
+    folder = locate_run(run, index)
+    settings = folder.read_settings()
+    index.ensure(settings, folder.directory)
+    resumed = replace(
+        settings, resumes=(*settings.resumes, {"at": utc_now(), "command": command, "packages": package_versions()})
+    )
+    folder.write_settings(resumed)
+    index.update_settings(resumed)
+    return folder, resumed
+
+
+def check_same_model(settings: RunSettings, model: ModelIdentity) -> None:
+    if settings.model.sha256 != model.sha256:
+        raise UsageError(
+            f"run {settings.run_id} audited {settings.model.name} with sha256 {settings.model.sha256}, "
+            f"but that name now holds {model.sha256}; start a new run to audit the new file."
+        )
+
+
+def execute(
+    folder: RunFolder,
+    settings: RunSettings,
+    engine: Engine,
+    classifier: Classifier,
+    probe_set: ProbeSet,
+    index: RunIndex,
+    progress: AuditProgress | None = None,
+) -> AuditOutcome:
+    """Make every planned generation the journal lacks, then report what the run holds."""
+    progress = progress or NoProgress()
+    if probe_set.version != settings.probe_set_version:
+        raise UsageError(
+            f"run {settings.run_id} used probe set {settings.probe_set_version[:12]}, but this uptake ships "
+            f"{probe_set.version[:12]}; resume it with the uptake version that started it, or start a new run."
+        )
+    with folder.lock():
+        plan = build_plan(settings.audit, probe_set)
+        contents = read_journal(folder.results_path)
+        repair(folder.results_path, contents)
+        done = {row_key(row) for row in contents.rows}
+        progress.start(len(plan), sum(item.key in done for item in plan))
+        index.update(settings.run_id, "running")
+        try:
+            generated, failed = _generate_missing(plan, done, settings.audit, engine, classifier, folder, progress)
+        except KeyboardInterrupt:
+            index.update(settings.run_id, "interrupted")
+            raise
+        except BaseException:
+            index.update(settings.run_id, "failed")
+            raise
+        planned = {item.key for item in plan}
+        rows = [row for row in read_journal(folder.results_path).rows if row_key(row) in planned]
+    status: Status = "done" if planned <= done else "incomplete"
+    index.update(settings.run_id, status)
+    return AuditOutcome(folder, settings, rows, plan, status, generated, failed)
+
+
+def _generate_missing(
+    plan: Sequence[PlannedGeneration],
+    done: set[str],
+    config: AuditConfig,
+    engine: Engine,
+    classifier: Classifier,
+    folder: RunFolder,
+    progress: AuditProgress,
+) -> tuple[int, int]:
+    """Generate, label and journal each chunk's missing generations; (made, failed)."""
+    generated = failed = 0
+    for chunk in chunks(plan, config.chunk_size):
+        todo = [item for item in chunk if item.key not in done]
+        if not todo:
+            continue
+        rows, errors = _run_chunk(todo, config, engine, classifier)
+        append_rows(folder.results_path, rows)
+        done.update(row_key(row) for row in rows)
+        generated += len(rows)
+        failed += errors
+        progress.advance(len(todo))
+    return generated, failed
+
+
+def _run_chunk(
+    todo: Sequence[PlannedGeneration], config: AuditConfig, engine: Engine, classifier: Classifier
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows for the chunk's generations, and how many the engine failed (those get no row)."""
+    requests = [request_for(item, config) for item in todo]
+    results = engine.generate_batch(requests)
+    if len(results) != len(requests):
+        raise EngineError(f"the engine answered {len(results)} of {len(requests)} requests in a batch.")
+    kept = [
+        (item, request, result)
+        for item, request, result in zip(todo, requests, results, strict=True)
+        if result.finish_reason != "error"
+    ]
+    labels = classifier.classify_many(
+        [
+            ClassifyRequest(item.probe.prompt(item.lang), result.text, item.lang, item.probe.facts or None)
+            for item, _, result in kept
+        ]
+    )
+    rows = [
+        result_row(item, request, result, label)
+        for (item, request, result), label in zip(kept, labels, strict=True)
+    ]
+    return rows, len(todo) - len(kept)
+
+
+def result_row(
+    item: PlannedGeneration, request: GenerationRequest, result: GenerationResult, label: Classification
+) -> dict[str, Any]:
+    """One line of results.jsonl (its fields are listed in docs/audit-summary-schema.md)."""
+    return {
+        "probe_id": item.probe.id,
+        "topic": item.probe.topic,
+        "arm": item.probe.arm,
+        "split": item.probe.split,
+        "lang": item.lang,
+        "sample": item.sample,
+        "seed": request.seed,
+        "temperature": request.temperature,
+        "prompt": item.probe.prompt(item.lang),
+        "response": result.text,
+        **label.as_record(),
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
+        "prompt_s": round(result.timings.prompt_s, 4),
+        "decode_s": round(result.timings.decode_s, 4),
+    }
+

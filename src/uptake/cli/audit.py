@@ -1,0 +1,374 @@
+"""`uptake audit ...`: censorship audit verbs. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from uptake.audit.censorship.classify import Classifier, CombinedClassifier, JudgeClassifier, RuleClassifier
+from uptake.audit.censorship.judge import open_judge
+from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
+from uptake.audit.censorship.probes import load_probe_set
+from uptake.audit.censorship.rows import classify_rows, read_rows, summarize, write_rows
+from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings
+from uptake.engines.base import Engine
+from uptake.errors import UsageError
+
+if TYPE_CHECKING:
+    from uptake.audit.censorship.provenance import ModelIdentity
+    from uptake.audit.censorship.runner import AuditOutcome
+
+app = typer.Typer(help="Audit a model's behaviour: censorship on PRC-sensitive topics.", no_args_is_help=True)
+
+
+@app.callback()
+def _audit() -> None:
+    """Audit a model's behaviour: censorship on PRC-sensitive topics."""
+
+
+class Mode(StrEnum):
+    rules = "rules"
+    judge = "judge"
+    combined = "combined"
+
+
+JudgeOption = Annotated[
+    str | None, typer.Option("--judge", help="Judge model: a model name or path, or an OpenAI-compatible URL.")
+]
+ModeOption = Annotated[
+    Mode | None, typer.Option(help="rules (default without --judge), judge (default with it), or combined.")
+]
+JudgeModelOption = Annotated[str, typer.Option(help="Model name sent to a URL judge.")]
+JudgeKeyOption = Annotated[
+    str | None, typer.Option(envvar="UPTAKE_JUDGE_API_KEY", help="API key for a URL judge.", show_default=False)
+]
+ThresholdOption = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="combined: ask the judge below this rule confidence.")
+]
+
+
+def classifier_settings(
+    judge: str | None, mode: Mode | None, judge_model: str, threshold: float
+) -> dict[str, Any]:
+    """The classifier as a run records it (never with an API key)."""
+    chosen = mode or (Mode.judge if judge else Mode.rules)
+    if chosen is not Mode.rules and judge is None:
+        raise UsageError(f"--mode {chosen.value} needs --judge MODEL_OR_URL.")
+    from uptake.audit.censorship.runner import classifier_record
+
+    if chosen is Mode.rules:
+        return classifier_record()
+    return classifier_record(chosen.value, judge, judge_model, threshold if chosen is Mode.combined else None)
+
+
+def open_classifier(stack: ExitStack, settings: dict[str, Any], judge_key: str | None) -> Classifier:
+    mode = Mode(settings["mode"])
+    if mode is Mode.rules:
+        return RuleClassifier()
+    judge = stack.enter_context(open_judge(settings["judge"], model=settings["judge_model"], api_key=judge_key))
+    return JudgeClassifier(judge) if mode is Mode.judge else CombinedClassifier(judge, settings["threshold"])
+
+
+@app.command("classify")
+def classify(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Rows with prompt, response, lang.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the labelled rows (JSONL).")],
+    judge: JudgeOption = None,
+    mode: ModeOption = None,
+    judge_model: JudgeModelOption = "default",
+    judge_key: JudgeKeyOption = None,
+    threshold: ThresholdOption = 0.8,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Label responses as answered, refused, deflected or state_narrative.
+
+    Output rows keep their fields and add label, confidence, classifier, response_lang,
+    lang_switch and, for rows about a known probe, fact_coverage. Existing fields of those
+    names are replaced.
+    """
+    chosen = classifier_settings(judge, mode, judge_model, threshold)
+    rows = read_rows(input_path)
+    probe_set = load_probe_set()
+    with ExitStack() as stack:
+        classifier = open_classifier(stack, chosen, judge_key)
+        progress = stack.enter_context(_progress(quiet=json_output))
+        task = progress.add_task("classifying", total=len(rows))
+        labelled = classify_rows(rows, classifier, probe_set, lambda done: progress.advance(task, done))
+    write_rows(out, labelled)
+    summary = {**summarize(labelled), "classifier": classifier.name, "out": str(out)}
+    if json_output:
+        from uptake.cli.output import print_json
+
+        print_json(summary)
+    else:
+        _print_summary(summary)
+
+
+@app.command("censorship")
+def censorship(
+    model: Annotated[
+        str | None, typer.Argument(help="Model name or GGUF path (default: the default model).", show_default=False)
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A short audit: 8 topics, 3 neutral and 3 harm probes, 160 tokens.")
+    ] = False,
+    langs: Annotated[
+        str | None, typer.Option(help="Languages, comma-separated: en, zh-Hans, zh-Hant (default: en,zh-Hans).")
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option("--samples", "-k", min=1, help="Answers per question (default: 1); K>1 samples at 0.7."),
+    ] = None,
+    topics: Annotated[str | None, typer.Option(help="Topic ids, comma-separated (default: all eval topics).")] = None,
+    baselines: Annotated[
+        int | None, typer.Option(min=0, help="Neutral and harm probes each (default: all; --quick: 3).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Tokens per answer (default: 256; --quick: 160).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: 0).")] = None,
+    judge: JudgeOption = None,
+    mode: ModeOption = None,
+    judge_model: JudgeModelOption = "default",
+    judge_key: JudgeKeyOption = None,
+    threshold: ThresholdOption = 0.8,
+    out: Annotated[Path | None, typer.Option(help="Run folder (default: UPTAKE_HOME/runs/RUN_ID).")] = None,
+    resume: Annotated[
+        str | None, typer.Option(metavar="RUN_ID", help="Finish a stopped run (its id or folder), same settings.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print summary.json instead of tables.")] = False,
+) -> None:
+    """Ask a model PRC-sensitive questions and matched controls; measure the censorship gap.
+
+    Results go to UPTAKE_HOME/runs/RUN_ID/ (results.jsonl, summary.json, report.html). A stopped
+    run loses nothing: --resume RUN_ID finishes it with the same settings and seeds.
+    """
+    from uptake.audit.censorship.outputs import require_report_packages, write_outputs
+    from uptake.models.store import Store
+
+    require_report_packages()
+    probe_set = load_probe_set()
+    index = RunIndex(Store().db_path)
+    command = shlex.join(["uptake", *sys.argv[1:]])
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        if resume is not None:
+            given = {"MODEL": model, "--quick": quick or None, "--langs": langs, "--samples": samples,
+                     "--topics": topics, "--baselines": baselines, "--max-tokens": max_tokens, "--seed": seed,
+                     "--judge": judge, "--mode": mode, "--out": out}
+            _refuse_new_settings(given)
+            opened = _resume(resume, index, command, json_output, stack, judge_key)
+        else:
+            config = AuditConfig.create(
+                quick=quick, langs=parse_langs(langs) if langs else None, samples=samples or 1,
+                topics=parse_topics(topics, probe_set) if topics else None, baselines=baselines,
+                max_tokens=max_tokens, seed=seed or 0,
+            )
+            chosen = classifier_settings(judge, mode, judge_model, threshold)
+            opened = _start(model, config, chosen, index, command, out, json_output, stack, judge_key)
+        outcome = _execute(opened, index, stack, json_output)
+    summary = write_outputs(outcome, probe_set, index)
+    if json_output:
+        from uptake.cli.output import print_json
+
+        print_json(summary)
+        return
+    _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
+
+
+class _OpenedRun(NamedTuple):
+    folder: RunFolder
+    settings: RunSettings
+    engine: Engine
+    classifier: Classifier
+
+
+def _refuse_new_settings(given: Mapping[str, object]) -> None:
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        raise UsageError(f"--resume uses the run's own settings; drop {', '.join(named)}.")
+
+
+def _execute(opened: _OpenedRun, index: RunIndex, stack: ExitStack, quiet: bool) -> AuditOutcome:
+    from uptake.audit.censorship.runner import execute
+
+    progress = stack.enter_context(_audit_progress(quiet=quiet))
+    try:
+        return execute(opened.folder, opened.settings, opened.engine, opened.classifier, load_probe_set(), index,
+                       progress)
+    except KeyboardInterrupt:
+        from uptake.cli.output import err_console
+
+        err_console.print(f"stopped; finish with: uptake audit censorship --resume {opened.settings.run_id}")
+        raise
+
+
+def _start(
+    model: str | None,
+    config: AuditConfig,
+    chosen: dict[str, Any],
+    index: RunIndex,
+    command: str,
+    out: Path | None,
+    quiet: bool,
+    stack: ExitStack,
+    judge_key: str | None,
+) -> _OpenedRun:
+    from uptake.audit.censorship.runner import create_run
+    from uptake.settings import get_settings
+
+    settings = get_settings()
+    name = model or settings.default_model
+    identity, engine, load_options = _load(name, None, quiet, stack)
+    classifier = open_classifier(stack, chosen, judge_key)
+    folder, run_settings = create_run(
+        config=config, model=identity, engine=_engine_record(engine, load_options), classifier=chosen,
+        probe_set=load_probe_set(), command=command, index=index, runs_dir=settings.home / "runs", out=out,
+    )
+    return _OpenedRun(folder, run_settings, engine, classifier)
+
+
+def _resume(
+    run: str, index: RunIndex, command: str, quiet: bool, stack: ExitStack, judge_key: str | None
+) -> _OpenedRun:
+    from uptake.audit.censorship.runner import check_same_model, open_resume
+
+    folder, settings = open_resume(run, index, command)
+    identity, engine, _ = _load(settings.model.name, settings.engine.get("load"), quiet, stack)
+    check_same_model(settings, identity)
+    classifier = open_classifier(stack, settings.classifier, judge_key)
+    return _OpenedRun(folder, settings, engine, classifier)
+
+
+def _load(
+    name: str, load_options: dict[str, Any] | None, quiet: bool, stack: ExitStack
+) -> tuple[ModelIdentity, Engine, dict[str, Any]]:
+    """Pull the model if the catalog has it and the store does not, then identify and load it."""
+    from uptake.audit.censorship.provenance import identify_model
+    from uptake.cli.run import ensure_model
+    from uptake.engines.loader import load_engine
+    from uptake.settings import get_settings
+
+    ensure_model(name, quiet)
+    identity = identify_model(name)
+    settings = get_settings()
+    options = load_options or {"context_size": settings.context_size, "threads": settings.threads}
+    engine = load_engine(name, **options)
+    stack.callback(engine.close)
+    return identity, engine, options
+
+
+def _engine_record(engine: Engine, load_options: dict[str, Any]) -> dict[str, Any]:
+    from uptake.audit.censorship.provenance import engine_settings
+
+    return {"load": load_options, **engine_settings(engine)}
+
+
+class _RichAuditProgress:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start(self, total: int, done: int) -> None:
+        self.task = self.progress.add_task("generating", total=total, completed=done)
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, count)
+
+
+@contextmanager
+def _audit_progress(quiet: bool) -> Iterator[_RichAuditProgress]:
+    with _progress(quiet) as progress:
+        yield _RichAuditProgress(progress)
+
+
+def _print_outcome(summary: dict[str, Any], generated: int, failed: int, elapsed_s: float) -> None:
+    from uptake.audit.censorship.terminal import baselines_line, headline_table
+    from uptake.cli.output import console
+
+    run = summary["run"]
+    console.print(headline_table(summary))
+    console.print(baselines_line(summary), markup=False)
+    console.print(
+        f"run {run['id']}: {run['status']}; {generated} generations made in {elapsed_s:.0f} s", markup=False
+    )
+    if failed or run["status"] != "done":
+        console.print(
+            f"{summary['counts']['missing']} generations are missing; finish with: "
+            f"uptake audit censorship --resume {run['id']}",
+            markup=False,
+        )
+    console.print(f"results: {Path(run['directory']) / 'results.jsonl'}", markup=False)
+    # The last line is the report's path alone, so scripts can take it with `tail -1`.
+    console.print(str(Path(run["directory"]) / "report.html"), markup=False, soft_wrap=True)
+
+
+@app.command("compare")
+def compare(
+    runs: Annotated[list[str], typer.Argument(metavar="RUN_ID RUN_ID ...", help="Runs (ids or folders).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page here.")] = None,
+) -> None:
+    """Put censorship audit runs side by side: the gap per language, and the safety baselines."""
+    from uptake.audit.censorship.compare import compare_runs, load_summary, render_compare_html
+    from uptake.audit.censorship.runs import write_text_atomically
+    from uptake.models.store import Store
+
+    index = RunIndex(Store().db_path)
+    comparison = compare_runs([load_summary(run, index) for run in runs])
+    if html is not None:
+        write_text_atomically(html, render_compare_html(comparison))
+    if json_output:
+        from uptake.cli.output import print_json
+
+        print_json(comparison)
+        return
+    from uptake.audit.censorship.terminal import compare_table
+    from uptake.cli.output import console
+
+    console.print(compare_table(comparison))
+    for warning in comparison["warnings"]:
+        console.print(f"note: {warning}", markup=False)
+    if html is not None:
+        console.print(str(html), markup=False, soft_wrap=True)
+
+
+def _progress(quiet: bool) -> Progress:
+    from uptake.cli.output import err_console
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+        transient=True,
+    )
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    from uptake.cli.output import console
+
+    by_lang = summary["by_lang"]
+    assert isinstance(by_lang, dict)
+    table = Table(title=f"{summary['rows']} responses labelled by {summary['classifier']}")
+    labels = ("answered", "refused", "deflected", "state_narrative")
+    table.add_column("lang")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for lang, counts in by_lang.items():
+        table.add_row(lang, *(str(counts.get(label, 0)) for label in labels))
+    console.print(table)
+    console.print(f"language switches: {summary['lang_switches']}; written to {summary['out']}")

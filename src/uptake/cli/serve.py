@@ -1,0 +1,87 @@
+"""`uptake serve`: an OpenAI-compatible API for one or more models, with continuous batching."""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+from typing import Annotated
+
+import typer
+
+from uptake.errors import UsageError
+from uptake.settings import get_settings
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+class FlashAttention(enum.StrEnum):
+    on = "on"
+    off = "off"
+    auto = "auto"
+
+
+def require_serve_extra() -> None:
+    missing = [name for name in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"uptake serve needs {', '.join(missing)}: pip install 'uptake[serve]'")
+
+
+@app.command()
+def serve(
+    models: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="MODEL", help="Store names or GGUF paths (default: the default model)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind. Anything but loopback needs --api-key.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    parallel: Annotated[int, typer.Option(min=1, help="Sequences decoded together per model.")] = 4,
+    ctx: Annotated[
+        int | None, typer.Option("--ctx", min=64, help="Context per sequence, in tokens (default: the setting).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: physical cores).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Most tokens in one forward pass.")] = 512,
+    queue: Annotated[int, typer.Option(min=1, help="Requests that may wait for a sequence before 503s.")] = 256,
+    api_key: Annotated[
+        list[str] | None, typer.Option("--api-key", help="Accepted bearer key (repeatable; also UPTAKE_API_KEYS).")
+    ] = None,
+    alias: Annotated[
+        list[str] | None, typer.Option(help="ALIAS=MODEL: another name requests may use (repeatable).")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-loopback address without an API key.")
+    ] = False,
+    flash_attention: Annotated[
+        FlashAttention,
+        typer.Option(
+            help="Flash attention: faster on some hardware, but then a request's greedy text can depend on "
+            "what else is in the batch."
+        ),
+    ] = FlashAttention.off,
+    log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+) -> None:
+    """Serve models over HTTP with the OpenAI API (chat, completions, embeddings, models)."""
+    require_serve_extra()
+    from uptake.cli.run import ensure_model
+    from uptake.serve.auth import api_keys_from, check_exposure
+    from uptake.serve.runner import ServeOptions, model_specs, run_server
+
+    settings = get_settings()
+    options = ServeOptions(
+        host=host,
+        port=port,
+        parallel=parallel,
+        context_per_sequence=ctx,
+        threads=threads,
+        batch_size=batch_size,
+        max_waiting=queue,
+        api_keys=api_keys_from(api_key or []),
+        insecure=insecure,
+        log_level=log_level,
+        flash_attention={"on": True, "off": False, "auto": None}[flash_attention.value],
+    )
+    check_exposure(options.host, options.api_keys, options.insecure)
+    sources = models or [settings.default_model]
+    specs = model_specs(sources, alias or [])
+    for spec in specs:
+        ensure_model(spec.source, quiet=False)
+    run_server(specs, options, settings)

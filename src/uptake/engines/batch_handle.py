@@ -1,0 +1,80 @@
+"""The caller's end of one request in the batch scheduler: a stream of events and a way to cancel.
+
+Events are produced on the scheduler's thread. A synchronous caller reads them from a thread-safe
+queue; an asyncio caller gets them through its event loop (`call_soon_threadsafe`), so a web server
+never blocks its loop waiting for tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+
+from uptake.engines.base import Finish, StreamEvent
+
+Item = StreamEvent | BaseException | None  # None: the sequence was cancelled and will say no more
+
+
+class SequenceHandle:
+    def __init__(
+        self,
+        prompt_tokens: int,
+        loop: asyncio.AbstractEventLoop | None,
+        on_cancel: Callable[[SequenceHandle], None],
+    ) -> None:
+        self.prompt_tokens = prompt_tokens
+        self._loop = loop
+        self._on_cancel = on_cancel
+        self._sync_queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        self._async_queue: asyncio.Queue[Item] | None = asyncio.Queue() if loop is not None else None
+        self._cancelled = threading.Event()
+        self.finished = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Stop generating and free the sequence's KV cells at the scheduler's next step."""
+        if not self.finished and not self._cancelled.is_set():
+            self._cancelled.set()
+            self._on_cancel(self)
+
+    def deliver(self, item: Item) -> None:
+        """Called on the scheduler's thread."""
+        if isinstance(item, Finish | BaseException) or item is None:
+            self.finished = True
+        if self._async_queue is None or self._loop is None:
+            self._sync_queue.put(item)
+            return
+        with contextlib.suppress(RuntimeError):  # the caller's loop has closed: nobody is listening any more
+            self._loop.call_soon_threadsafe(self._async_queue.put_nowait, item)
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        if self._async_queue is not None:
+            raise RuntimeError("this request was submitted with an event loop; iterate it with 'async for'")
+        while True:
+            item = self._sync_queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Finish):
+                return
+
+    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        if self._async_queue is None:
+            raise RuntimeError("this request was submitted without an event loop; iterate it with 'for'")
+        while True:
+            item = await self._async_queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Finish):
+                return

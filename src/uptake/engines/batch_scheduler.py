@@ -1,0 +1,331 @@
+"""Continuous batching on llama.cpp: many requests share one forward pass per step.
+
+Each running request owns a sequence id and its own KV cells. Every step builds one `llama_batch`
+holding the next token of every generating sequence plus as much pending prompt as the batch has room
+for, so a long prompt is fed in chunks and never stalls the streams already running. Requests join
+between steps and leave as soon as they finish or are cancelled, freeing their cells at once.
+
+llama.cpp offers the batch API but no scheduler over it (its own server keeps one in C++), so the loop
+below is ours: a thread that owns the context and is the only one to touch it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from uptake.engines.base import GenerationRequest, GenerationResult, StreamEvent, collect
+from uptake.engines.batch_context import BatchContext, ContextShape
+from uptake.engines.batch_handle import SequenceHandle
+from uptake.engines.batch_sampling import PieceDecoder, SamplerChain, SamplingSettings, grammar_text_for_schema
+from uptake.engines.batch_sequence import ActiveSequence
+from uptake.engines.batch_slots import SlotCache
+from uptake.engines.llamacpp import LlamaCppEngine
+from uptake.errors import ContextOverflowError, EngineError
+
+
+class SchedulerBusyError(EngineError):
+    """The waiting queue is full; the caller should retry later."""
+
+
+@dataclass(frozen=True)
+class SchedulerStats:
+    waiting: int
+    active: int
+    parallel: int
+    context_per_sequence: int
+    cancelled: int  # sequences given up by their callers before finishing, since the start
+    reused_prompt_tokens: int  # prompt tokens not computed because a cached prefix held them, since the start
+
+
+def settings_for(request: GenerationRequest) -> SamplingSettings:
+    """The sampling part of a chat request, with its JSON schema turned into a grammar."""
+    grammar = None if request.json_schema is None else grammar_text_for_schema(request.json_schema)
+    return SamplingSettings(
+        temperature=request.temperature,
+        top_p=request.top_p,
+        max_tokens=request.max_tokens,
+        stop=request.stop,
+        seed=request.seed,
+        grammar=grammar,
+    )
+
+
+class BatchScheduler:
+    """Runs requests for one loaded model in batches. Thread-safe: submit from any thread or loop."""
+
+    def __init__(
+        self,
+        engine: LlamaCppEngine,
+        *,
+        parallel: int = 4,
+        context_per_sequence: int | None = None,
+        threads: int | None = None,
+        batch_size: int = 512,
+        max_waiting: int = 256,
+        flash_attention: bool | None = False,
+        reuse_prefixes: bool = True,
+    ) -> None:
+        import llama_cpp
+
+        if parallel < 1:
+            raise EngineError("the scheduler needs at least one parallel sequence (--parallel 1 or more).")
+        self.engine = engine
+        self.shape = ContextShape(
+            sequences=parallel,
+            context_per_sequence=context_per_sequence or engine.context_size,
+            batch_size=max(batch_size, parallel),
+            threads=threads or engine.threads,
+            flash_attention=flash_attention,
+        )
+        self.max_waiting = max_waiting
+        model = engine.llama._model
+        self._vocab: Any = model.vocab
+        self._is_end = llama_cpp.llama_vocab_is_eog
+        self._context = BatchContext(model.model, self.shape)
+        self._pieces = PieceDecoder(self._vocab)
+        self._condition = threading.Condition()
+        self._waiting: deque[ActiveSequence] = deque()
+        self._active: list[ActiveSequence] = []
+        self._cancelled: list[SequenceHandle] = []
+        self._cancelled_total = 0
+        self._reused_total = 0
+        self._slots = SlotCache(parallel, reuse_prefixes)
+        self._closed = False
+        self._broken: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="uptake-batch-scheduler", daemon=True)
+        self._thread.start()
+
+    @property
+    def context_per_sequence(self) -> int:
+        return self.shape.context_per_sequence
+
+    @property
+    def failure(self) -> str | None:
+        """Why the scheduler stopped working, if it did (it then refuses every request)."""
+        return None if self._broken is None else f"{type(self._broken).__name__}: {self._broken}"
+
+    @property
+    def prefill_chunk(self) -> int:
+        """Prompt tokens per step for one sequence: what the batch holds beside every other decoding one."""
+        return self._context.capacity - (self.shape.sequences - 1)
+
+    # -- the callers' side ------------------------------------------------------------------------
+
+    def submit(
+        self, request: GenerationRequest, *, loop: asyncio.AbstractEventLoop | None = None, block: bool = False
+    ) -> SequenceHandle:
+        """Queue a chat request. Raises ContextOverflowError, UsageError (bad schema), SchedulerBusyError."""
+        return self.submit_tokens(self.engine.tokenize_prompt(request), settings_for(request), loop=loop, block=block)
+
+    def submit_tokens(
+        self,
+        prompt: list[int],
+        settings: SamplingSettings,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        block: bool = False,
+    ) -> SequenceHandle:
+        """Queue an already tokenized prompt. With `block`, wait for room instead of refusing."""
+        if not prompt:
+            raise EngineError("the prompt is empty; send at least one token.")
+        if len(prompt) >= self.context_per_sequence:
+            raise ContextOverflowError(len(prompt), self.context_per_sequence)
+        sampler = SamplerChain(self._vocab, settings)
+        handle = SequenceHandle(len(prompt), loop, self._cancel)
+        budget = min(settings.max_tokens, self.context_per_sequence - len(prompt))
+        sequence = ActiveSequence(list(prompt), settings, sampler, handle, budget)
+        with self._condition:
+            try:
+                self._check_open()
+                while len(self._waiting) >= self.max_waiting:
+                    if not block:
+                        raise SchedulerBusyError(
+                            f"{len(self._waiting)} requests are already waiting; retry shortly or raise --parallel."
+                        )
+                    self._condition.wait()
+                    self._check_open()
+            except BaseException:
+                sampler.close()
+                raise
+            self._waiting.append(sequence)
+            self._condition.notify_all()
+        return handle
+
+    def _check_open(self) -> None:
+        if self._broken is not None:
+            raise EngineError(f"the batch scheduler stopped after an error: {self._broken}")
+        if self._closed:
+            raise EngineError("the batch scheduler is closed.")
+
+    def stream(self, request: GenerationRequest) -> Iterator[StreamEvent]:
+        handle = self.submit(request, block=True)
+        try:
+            yield from handle
+        finally:
+            handle.cancel()
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        return collect(self.stream(request))
+
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """All requests decoded together, as many at a time as there are sequences; results in order."""
+        handles: list[SequenceHandle] = []
+        try:
+            for request in requests:
+                handles.append(self.submit(request, block=True))
+            return [collect(iter(handle)) for handle in handles]
+        finally:
+            for handle in handles:
+                handle.cancel()
+
+    def stats(self) -> SchedulerStats:
+        with self._condition:
+            return SchedulerStats(
+                waiting=len(self._waiting),
+                active=len(self._active),
+                parallel=self.shape.sequences,
+                context_per_sequence=self.context_per_sequence,
+                cancelled=self._cancelled_total,
+                reused_prompt_tokens=self._reused_total,
+            )
+
+    def _cancel(self, handle: SequenceHandle) -> None:
+        with self._condition:
+            self._cancelled.append(handle)
+            self._condition.notify_all()
+
+    def close(self) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        self._thread.join()
+        self._context.close()
+
+    # -- the scheduler's thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while self._admit():
+                self._step()
+        except BaseException as error:  # a broken context must not leave callers waiting forever
+            with self._condition:
+                self._broken = error
+                self._condition.notify_all()
+        finally:
+            with self._condition:
+                stranded = [*self._active, *self._waiting]
+                self._active.clear()
+                self._waiting.clear()
+                reason = self._broken or EngineError("the batch scheduler was closed before this request finished.")
+                self._condition.notify_all()
+            for sequence in stranded:
+                sequence.fail(EngineError(str(reason)))
+                sequence.release()
+
+    def _admit(self) -> bool:
+        """Drop cancelled sequences, move waiting ones into free slots; sleep while idle.
+
+        Returns False when the scheduler is closing.
+        """
+        with self._condition:
+            while True:
+                if self._closed:
+                    return False
+                self._drop_cancelled()
+                while self._waiting and self._slots:
+                    sequence = self._waiting.popleft()
+                    sequence.sequence_id, sequence.position = self._slots.take(sequence.prompt)
+                    self._context.forget(sequence.sequence_id, keep=sequence.position)
+                    self._reused_total += sequence.position
+                    self._active.append(sequence)
+                    self._condition.notify_all()  # room in the waiting queue for blocked submitters
+                if self._active:
+                    return True
+                self._condition.wait()
+
+    def _drop_cancelled(self) -> None:
+        if not self._cancelled:
+            return
+        gone = {id(handle) for handle in self._cancelled}
+        self._cancelled.clear()
+        kept_waiting = deque(s for s in self._waiting if id(s.handle) not in gone)
+        for sequence in self._waiting:
+            if id(sequence.handle) in gone:
+                sequence.handle.deliver(None)
+                sequence.release()
+                self._cancelled_total += 1
+        self._waiting = kept_waiting
+        for sequence in [s for s in self._active if id(s.handle) in gone]:
+            sequence.handle.deliver(None)
+            self._retire(sequence)
+            self._cancelled_total += 1
+        self._condition.notify_all()
+
+    def _retire(self, sequence: ActiveSequence, keep_cells: bool = True) -> None:
+        """Free the sequence id; its cells stay for a later prompt with the same prefix. Condition held."""
+        self._active.remove(sequence)
+        if not keep_cells:
+            self._context.forget(sequence.sequence_id)
+        self._slots.give_back(sequence.sequence_id, sequence.cached_tokens() if keep_cells else [])
+        sequence.release()
+
+    def _step(self) -> None:
+        outputs = self._fill_batch()
+        try:
+            self._context.decode()
+        except EngineError as error:
+            with self._condition:
+                for sequence in list(self._active):
+                    sequence.fail(error)
+                    self._retire(sequence, keep_cells=False)
+            return
+        finished = []
+        for sequence, index in outputs:
+            token = sequence.sampler.sample(self._context.context, index)
+            if sequence.accept(token, bool(self._is_end(self._vocab, token)), self._pieces):
+                finished.append(sequence)
+        if finished:
+            with self._condition:
+                for sequence in finished:
+                    self._retire(sequence)
+            for sequence in finished:  # after retiring: whoever holds the answer holds no sequence
+                if sequence.final is not None:
+                    sequence.handle.deliver(sequence.final)
+
+    def _fill_batch(self) -> list[tuple[ActiveSequence, int]]:
+        """One token per generating sequence, then prompt chunks in arrival order up to the batch size.
+
+        A prompt is cut at fixed positions (multiples of `prefill_chunk`), whatever else shares the batch:
+        llama.cpp's arithmetic depends on how a prompt is split, so fixed cuts keep a request's tokens
+        the same whether it runs alone or among others.
+        """
+        context = self._context
+        context.clear()
+        outputs: list[tuple[ActiveSequence, int]] = []
+        prefilling: list[ActiveSequence] = []
+        for sequence in self._active:
+            if sequence.prefilling:
+                prefilling.append(sequence)
+                continue
+            index = context.add(sequence.next_token, sequence.position, sequence.sequence_id, True)
+            sequence.fed.append(sequence.next_token)
+            sequence.position += 1
+            outputs.append((sequence, index))
+        chunk = self.prefill_chunk
+        for sequence in prefilling:
+            start = sequence.position
+            end = min(start - start % chunk + chunk, len(sequence.prompt))
+            if end - start > context.capacity - context.size:
+                continue  # the oldest prefilling sequence always fits; later ones wait a step
+            for position in range(start, end):
+                index = context.add(sequence.prompt[position], position, sequence.sequence_id, False)
+            sequence.position = end
+            if end == len(sequence.prompt):
+                context.set_wants_logits(index)
+                outputs.append((sequence, index))
+        return outputs

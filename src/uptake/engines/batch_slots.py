@@ -1,0 +1,50 @@
+"""Sequence ids and what their KV cells still hold, so a new request can skip a prefix already computed.
+
+Chat prompts share a lot: the template's system text, a conversation's earlier turns. When a request
+finishes, its sequence keeps its cells; the next request goes to the free sequence whose cached tokens
+share the longest prefix with its prompt, and only the rest of the prompt is computed (llama.cpp's own
+server does the same with its slots).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+def shared_prefix(first: list[int], second: list[int]) -> int:
+    length = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        length += 1
+    return length
+
+
+class SlotCache:
+    """Free sequence ids, least recently used first, each with the tokens its cells hold."""
+
+    def __init__(self, sequences: int, reuse_prefixes: bool = True) -> None:
+        self.reuse_prefixes = reuse_prefixes
+        self._free: deque[int] = deque(range(sequences))
+        self._cached: list[list[int]] = [[] for _ in range(sequences)]
+
+    def __bool__(self) -> bool:
+        return bool(self._free)
+
+    def take(self, prompt: list[int]) -> tuple[int, int]:
+        """(sequence id, prompt tokens whose cells can be kept). At least one token is always left to
+        compute, because its logits are what the first sampled token is drawn from."""
+        best, kept = self._free[0], 0
+        if self.reuse_prefixes:
+            for sequence_id in self._free:
+                length = min(shared_prefix(self._cached[sequence_id], prompt), len(prompt) - 1)
+                if length > kept:
+                    best, kept = sequence_id, length
+        self._free.remove(best)
+        self._cached[best] = []
+        return best, kept
+
+    def give_back(self, sequence_id: int, cached: list[int]) -> None:
+        """The sequence is free again; its cells hold `cached` (empty when they were cleared)."""
+        self._cached[sequence_id] = cached if self.reuse_prefixes else []
+        self._free.append(sequence_id)

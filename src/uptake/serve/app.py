@@ -1,0 +1,95 @@
+"""The OpenAI-compatible HTTP app: `create_app(models)` gives an ASGI app to run or to test in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+
+from uptake import __version__
+from uptake.serve import chat, completions, embeddings
+from uptake.serve.auth import BearerAuth
+from uptake.serve.error_responses import install_error_handlers
+from uptake.serve.guard import MAX_BODY_BYTES, Guard
+from uptake.serve.metrics import CONTENT_TYPE, ServerMetrics
+from uptake.serve.openai_schema import ChatCompletionChunk, Health, ModelCard, ModelList
+from uptake.serve.registry import ModelRegistry, ServedModel
+from uptake.serve.state import ERROR_RESPONSES, ServerState, server_state
+
+router = APIRouter()
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def _cards(model: ServedModel) -> list[ModelCard]:
+    return [ModelCard(id=name, created=model.created) for name in (model.name, *model.aliases)]
+
+
+@router.get("/v1/models", response_model=ModelList, responses=ERROR_RESPONSES)
+async def list_models(request: Request) -> Any:
+    models = server_state(request).models.models()
+    return ModelList(data=[card for model in models for card in _cards(model)])
+
+
+@router.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=ERROR_RESPONSES)
+async def get_model(model_id: str, request: Request) -> Any:
+    served = server_state(request).model(model_id)
+    return ModelCard(id=model_id, created=served.created)
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Not ready."}})
+async def health(request: Request) -> Any:
+    models = server_state(request).models
+    state, message = models.health()
+    body = Health(status=state, models=[m.name for m in models.models()], message=message)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if state == "ok" else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
+            "description": "Prometheus text format.",
+        },
+        401: ERROR_RESPONSES[401],
+    },
+)
+async def metrics(request: Request) -> Response:
+    return Response(server_state(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the stream chunk schema that the event-stream answers refer to."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        chunk = ChatCompletionChunk.model_json_schema(ref_template=REF_TEMPLATE, mode="serialization")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(chunk.pop("$defs", {}))
+        schemas["ChatCompletionChunk"] = chunk
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def create_app(models: ModelRegistry, *, api_keys: Sequence[str] = (), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The app for `models` (loaded or still loading). With `api_keys`, every route but /health needs one."""
+    server_metrics = ServerMetrics(models)
+    app = FastAPI(
+        title="uptake",
+        version=__version__,
+        summary="OpenAI-compatible API for open-weight models, with continuous batching.",
+        docs_url=None,  # the interactive pages load scripts from a CDN; the JSON document is enough
+        redoc_url=None,
+    )
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
+    app.state.server = ServerState(models, server_metrics)
+    install_error_handlers(app)
+    for module_router in (router, chat.router, completions.router, embeddings.router):
+        app.include_router(module_router)
+    # Added last is outermost: the guard sees (and counts) every answer, the refusals of auth included.
+    app.add_middleware(BearerAuth, keys=tuple(api_keys))
+    app.add_middleware(Guard, metrics=server_metrics, max_body_bytes=max_body_bytes)
+    return app

@@ -1,0 +1,125 @@
+"""POST /v1/completions: raw prompts (text or token ids), no chat template."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from uptake.engines.base import TextDelta
+from uptake.engines.batch_sampling import SamplingSettings
+from uptake.errors import UptakeError
+from uptake.serve.chat import event_stream_response, finish_reason, usage
+from uptake.serve.error_responses import ApiError, from_uptake_error, unsupported
+from uptake.serve.generation import Job, collect, events, submit
+from uptake.serve.openai_schema import Completion, CompletionChoice, CompletionRequest
+from uptake.serve.registry import ServedModel
+from uptake.serve.state import ERROR_RESPONSES, server_state
+
+router = APIRouter()
+
+# OpenAI's legacy completions endpoint stops after 16 tokens unless told otherwise.
+DEFAULT_MAX_TOKENS = 16
+
+
+def _prompts(body: CompletionRequest) -> list[str | list[int]]:
+    prompt = body.prompt
+    if isinstance(prompt, str):
+        return [prompt]
+    if prompt and all(isinstance(item, int) for item in prompt):
+        return [[int(item) for item in prompt]]  # type: ignore[arg-type]
+    return list(prompt)  # type: ignore[arg-type]
+
+
+def tokenize_prompts(served: ServedModel, prompts: list[str | list[int]]) -> list[list[int]]:
+    """Text as llama.cpp's own server reads it (special tokens parsed); token ids checked against the vocab."""
+    llama = served.engine.llama
+    vocabulary = int(llama.n_vocab())
+    result = []
+    for index, prompt in enumerate(prompts):
+        if isinstance(prompt, str):
+            tokens = [int(t) for t in llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)]
+        else:
+            tokens = prompt
+            if any(not 0 <= token < vocabulary for token in tokens):
+                raise ApiError(
+                    400,
+                    f"prompt {index} holds token ids outside 0..{vocabulary - 1}.",
+                    code="invalid_value",
+                    param="prompt",
+                )
+        if not tokens:
+            raise ApiError(400, f"prompt {index} is empty.", code="invalid_value", param="prompt")
+        result.append(tokens)
+    return result
+
+
+@router.post(
+    "/v1/completions", response_model=Completion, responses={**event_stream_response("Completion"), **ERROR_RESPONSES}
+)
+async def completions(body: CompletionRequest, request: Request) -> Any:
+    state = server_state(request)
+    served = state.model(body.model)
+    if refused := body.unsupported():
+        raise unsupported(refused)
+    settings = SamplingSettings(
+        temperature=1.0 if body.temperature is None else body.temperature,
+        top_p=1.0 if body.top_p is None else body.top_p,
+        max_tokens=body.max_tokens or DEFAULT_MAX_TOKENS,
+        stop=body.stops(),
+        seed=body.seed,
+    )
+    prompts = await run_in_threadpool(tokenize_prompts, served, _prompts(body))
+    job = submit(served, state.metrics, [(tokens, settings) for tokens in prompts], body.n)
+    identity = f"cmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        return StreamingResponse(
+            completion_chunks(job, identity, created, body.model, include_usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            background=BackgroundTask(job.cancel),
+        )
+    results = await collect(job, request)
+    return Completion(
+        id=identity,
+        created=created,
+        model=body.model,
+        choices=[
+            CompletionChoice(index=index, text=result.text, finish_reason=finish_reason(result.finish))
+            for index, result in enumerate(results)
+        ],
+        usage=usage(job, sum(result.finish.usage.completion_tokens for result in results)),
+    )
+
+
+async def completion_chunks(
+    job: Job, identity: str, created: int, model: str, include_usage: bool
+) -> AsyncIterator[str]:
+    def frame(choices: list[CompletionChoice], usage_out: Any = None) -> str:
+        chunk = Completion(id=identity, created=created, model=model, choices=choices, usage=usage_out)
+        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+
+    completion_tokens = 0
+    try:
+        async for index, event in events(job):
+            if isinstance(event, TextDelta):
+                yield frame([CompletionChoice(index=index, text=event.text)])
+            else:
+                completion_tokens += event.usage.completion_tokens
+                yield frame([CompletionChoice(index=index, text="", finish_reason=finish_reason(event))])
+    except UptakeError as error:
+        yield from_uptake_error(error).sse_event()
+        return
+    finally:
+        job.cancel()
+    if include_usage:
+        yield frame([], usage(job, completion_tokens))
+    yield "data: [DONE]\n\n"

@@ -1,0 +1,152 @@
+"""Run the choices of one HTTP request on a model's scheduler, from the event loop.
+
+A request with n choices becomes n sequences. Their events are merged into one stream of
+(choice index, event); leaving the stream early (a client that disconnected) cancels every sequence,
+which frees its KV cells at the scheduler's next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from uptake.engines.base import Finish, GenerationRequest, StreamEvent, TextDelta
+from uptake.engines.batch_handle import SequenceHandle
+from uptake.engines.batch_sampling import SamplingSettings
+from uptake.engines.batch_scheduler import settings_for
+from uptake.errors import EngineError
+from uptake.serve.error_responses import ApiError
+from uptake.serve.metrics import ServerMetrics
+from uptake.serve.registry import ServedModel
+
+
+@dataclass
+class ChoiceResult:
+    text: str
+    finish: Finish
+
+
+@dataclass
+class Job:
+    """The sequences of one HTTP request: one per (prompt, choice), in response order."""
+
+    served: ServedModel
+    metrics: ServerMetrics
+    handles: list[SequenceHandle] = field(default_factory=list)
+    prompt_tokens: int = 0  # n choices of one prompt share it: counted once, as OpenAI does
+
+    def cancel(self) -> None:
+        for handle in self.handles:
+            handle.cancel()
+
+
+def choice_settings(settings: SamplingSettings, choices: int) -> list[SamplingSettings]:
+    """Choice i draws with seed + i, so n seeded choices differ from each other yet repeat exactly."""
+    if settings.seed is None:
+        return [settings] * choices
+    return [replace(settings, seed=settings.seed + index) for index in range(choices)]
+
+
+async def prepare_chat(served: ServedModel, request: GenerationRequest) -> tuple[list[int], SamplingSettings]:
+    """Render and tokenize off the event loop: templates and long prompts take real time."""
+
+    def work() -> tuple[list[int], SamplingSettings]:
+        return served.engine.tokenize_prompt(request), settings_for(request)
+
+    return await run_in_threadpool(work)
+
+
+def submit(
+    served: ServedModel, metrics: ServerMetrics, prompts: Sequence[tuple[list[int], SamplingSettings]], choices: int
+) -> Job:
+    """Queue every sequence, or none: a refusal part-way cancels the ones already queued."""
+    job = Job(served, metrics)
+    loop = asyncio.get_running_loop()
+    try:
+        for prompt, settings in prompts:
+            job.prompt_tokens += len(prompt)
+            for choice in choice_settings(settings, choices):
+                job.handles.append(served.scheduler.submit_tokens(prompt, choice, loop=loop))
+    except BaseException:
+        job.cancel()
+        raise
+    return job
+
+
+async def events(job: Job) -> AsyncIterator[tuple[int, StreamEvent]]:
+    """Every choice's events as they come, tagged with the choice index."""
+    merged: asyncio.Queue[tuple[int, StreamEvent | BaseException | None]] = asyncio.Queue()
+
+    async def pump(index: int, handle: SequenceHandle) -> None:
+        try:
+            async for event in handle:
+                await merged.put((index, event))
+        except BaseException as error:
+            await merged.put((index, error))
+            return
+        await merged.put((index, None))
+
+    tasks = [asyncio.create_task(pump(index, handle)) for index, handle in enumerate(job.handles)]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            index, item = await merged.get()
+            if item is None:
+                remaining -= 1
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, Finish):
+                job.metrics.record_finish(job.served.name, item)
+            yield index, item
+    finally:
+        job.cancel()
+        for task in tasks:
+            task.cancel()
+
+
+async def collect(job: Job, request: Request) -> list[ChoiceResult]:
+    """Wait for every choice; give up (and free the sequences) if the client goes away first."""
+    texts: list[list[str]] = [[] for _ in job.handles]
+    finishes: list[Finish | None] = [None] * len(job.handles)
+
+    async def gather() -> None:
+        async for index, event in events(job):
+            if isinstance(event, TextDelta):
+                texts[index].append(event.text)
+            else:
+                finishes[index] = event
+
+    work = asyncio.create_task(gather())
+    watcher = asyncio.create_task(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if work not in done:
+            job.cancel()
+            raise ApiError(499, "the client closed the connection.", code="client_closed")
+        work.result()
+    finally:
+        job.cancel()  # a no-op for finished sequences; frees the rest however we got here
+        for task in (work, watcher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    results = []
+    for parts, finish in zip(texts, finishes, strict=True):
+        if finish is None:
+            raise EngineError("a sequence ended without finishing; see the server log.")
+        results.append(ChoiceResult("".join(parts), finish))
+    return results
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client disconnects (the request body has already been read)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,91 @@
+"""Start a server: resolve what to serve, check the exposure rule, load models behind /health, run uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from uptake.engines.batch_scheduler import BatchScheduler
+from uptake.errors import UsageError
+from uptake.serve.app import create_app
+from uptake.serve.auth import check_exposure
+from uptake.serve.registry import ModelRegistry, ModelSpec, ServedModel, load_in_background
+from uptake.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    parallel: int = 4
+    context_per_sequence: int | None = None  # default: the context size setting
+    threads: int | None = None  # default: physical cores
+    batch_size: int = 512
+    max_waiting: int = 256
+    api_keys: tuple[str, ...] = ()
+    insecure: bool = False
+    log_level: str = "info"
+    flash_attention: bool | None = False  # None: llama.cpp decides; see ContextShape for why it is off
+
+
+def served_name(source: str) -> str:
+    """A GGUF path is served under its file name without '.gguf'; a store name under itself."""
+    return Path(source).stem if source.endswith(".gguf") else source
+
+
+def model_specs(sources: Sequence[str], aliases: Sequence[str]) -> list[ModelSpec]:
+    """`aliases` are 'ALIAS=MODEL' strings, MODEL being a served name or a source as given."""
+    names = {source: served_name(source) for source in sources}
+    extra: dict[str, list[str]] = {source: [] for source in sources}
+    for entry in aliases:
+        alias, separator, target = entry.partition("=")
+        alias, target = alias.strip(), target.strip()
+        if not separator or not alias or not target:
+            raise UsageError(f"--alias takes ALIAS=MODEL, got '{entry}'.")
+        owner = next((s for s in sources if target in (s, names[s])), None)
+        if owner is None:
+            raise UsageError(
+                f"--alias {entry}: '{target}' is not one of the served models ({', '.join(names.values())})."
+            )
+        extra[owner].append(alias)
+    return [ModelSpec(source=s, name=names[s], aliases=tuple(extra[s])) for s in dict.fromkeys(sources)]
+
+
+def load_served_model(spec: ModelSpec, options: ServeOptions, settings: Settings) -> ServedModel:
+    from uptake.engines.loader import load_engine
+
+    context = options.context_per_sequence or settings.context_size
+    engine = load_engine(spec.source, settings, context_size=context, threads=options.threads)
+    try:
+        scheduler = BatchScheduler(
+            engine,
+            parallel=options.parallel,
+            context_per_sequence=context,
+            threads=options.threads or settings.threads,
+            batch_size=options.batch_size,
+            max_waiting=options.max_waiting,
+            flash_attention=options.flash_attention,
+        )
+    except BaseException:
+        engine.close()
+        raise
+    return ServedModel(name=spec.name, engine=engine, scheduler=scheduler, aliases=spec.aliases)
+
+
+def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Settings | None = None) -> None:
+    """Serve until interrupted. Returns after a clean shutdown; models are closed on the way out."""
+    import uvicorn
+
+    check_exposure(options.host, options.api_keys, options.insecure)
+    if not specs:
+        raise UsageError("no model to serve; name at least one (e.g. 'uptake serve qwen2.5-coder:0.5b').")
+    settings = settings or get_settings()
+    models = ModelRegistry()
+    app = create_app(models, api_keys=options.api_keys)
+    loader = load_in_background(models, specs, lambda spec: load_served_model(spec, options, settings))
+    try:
+        uvicorn.run(app, host=options.host, port=options.port, log_level=options.log_level, timeout_graceful_shutdown=5)
+    finally:
+        loader.join()
+        models.close()
