@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import audit, fit, models, run, scan
+from uptake.cli import audit, fit, models, run, scan, serve
 from uptake.errors import UptakeError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("show")(models.show)
 app.command("rm")(models.rm)
 app.command("run")(run.run)
 app.command("chat")(run.chat)
+app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
 app.command("fit")(fit.fit)
 app.command("bench")(fit.bench)
