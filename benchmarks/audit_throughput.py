@@ -5,8 +5,8 @@
 1. plain: one prompt at a time through `Llama.create_chat_completion`, greedy, the quick audit's
    prompts and token limit;
 2. runner: the same generations through the audit runner (`Engine.generate_batch` in chunks, then
-   the classifier and the journal), same model file, threads and context. Plain and runner run
-   twice each, in the order plain, runner, runner, plain, and their totals are compared;
+   the classifier and the journal), same model file, threads and context. The two alternate chunk
+   by chunk (the plain loop redoes each chunk right after the runner), so both meet the same load;
 3. `uptake audit censorship MODEL --quick` end to end in a fresh process (load, generate, label,
    summary, report);
 4. the full default audit: timed end to end with --full, else estimated from the runner's rate on
@@ -54,27 +54,63 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def plain_loop(model: StoredModel, plan: list[PlannedGeneration], config: AuditConfig, context: int,
-               threads: int) -> dict[str, Any]:
-    """The reference: what a user would write with llama-cpp-python alone."""
-    from llama_cpp import Llama
+class PlainLoopAlongside:
+    """The reference, run chunk by chunk alongside the runner: after the runner finishes a chunk, a plain
+    llama-cpp-python loop makes the same generations one at a time. Load that comes and goes on a shared
+    machine then falls on both sides alike, which whole phases one after the other do not give."""
 
-    llm = Llama(str(model.path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
+    def __init__(self, model: StoredModel, plan: list[PlannedGeneration], config: AuditConfig, context: int,
+                 threads: int) -> None:
+        from llama_cpp import Llama
+
+        self.llm = Llama(str(model.path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
+        self.plan, self.config = plan, config
+        self.position = 0
+        self.wall = 0.0
+        self.tokens = 0
+
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        started = time.perf_counter()
+        for item in self.plan[self.position : self.position + count]:
+            reply: Any = self.llm.create_chat_completion(
+                messages=[{"role": "user", "content": item.probe.prompt(item.lang)}],
+                temperature=0.0, max_tokens=self.config.max_tokens, seed=self.config.seed,
+            )
+            self.tokens += reply["usage"]["completion_tokens"]
+        self.position += count
+        self.wall += time.perf_counter() - started
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def runner_and_plain(model: StoredModel, config: AuditConfig, context: int, threads: int,
+                     home: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit runner on its plan (generate in chunks, label, journal) and the plain loop beside it."""
+    from uptake.audit.censorship.provenance import ModelIdentity
+
+    probe_set = load_probe_set()
+    plain = PlainLoopAlongside(model, build_plan(config, probe_set), config, context, threads)
+    engine = load_engine(str(model.path), context_size=context, threads=threads)
+    index = RunIndex(home / "uptake.db")
+    identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
+    folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
+                                  classifier=classifier_record(), probe_set=probe_set, command="benchmark",
+                                  index=index, runs_dir=home / "runs")
     started = time.perf_counter()
-    tokens = 0
-    for item in plan:
-        reply: Any = llm.create_chat_completion(
-            messages=[{"role": "user", "content": item.probe.prompt(item.lang)}],
-            temperature=0.0, max_tokens=config.max_tokens, seed=config.seed,
-        )
-        tokens += reply["usage"]["completion_tokens"]
-    wall = time.perf_counter() - started
-    llm.close()
-    return rate(len(plan), tokens, wall)
+    outcome = execute(folder, settings, engine, RuleClassifier(), probe_set, index, plain)
+    wall = time.perf_counter() - started - plain.wall
+    engine.close()
+    plain.close()
+    runner_rate = rate(len(outcome.rows), sum(row["completion_tokens"] for row in outcome.rows), wall)
+    return runner_rate, rate(plain.position, plain.tokens, plain.wall)
 
 
 def runner(model: StoredModel, config: AuditConfig, context: int, threads: int, home: Path) -> dict[str, Any]:
-    """The audit runner on its own plan: generate in chunks, label, journal."""
+    """The audit runner alone."""
     from uptake.audit.censorship.provenance import ModelIdentity
 
     probe_set = load_probe_set()
@@ -119,15 +155,6 @@ def timed(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return {**measure(), "load_before": before, "load_after": load()}
 
 
-def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Two rounds of the same generations as one figure: totals over both, each round kept."""
-    generations = sum(r["generations"] for r in rounds)
-    tokens = sum(r["completion_tokens"] for r in rounds)
-    wall = sum(r["wall_s"] for r in rounds)
-    return {**rate(generations, tokens, wall), "load_before": rounds[0]["load_before"],
-            "load_after": rounds[-1]["load_after"], "rounds": rounds}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model", default=load_catalog().default)
@@ -143,19 +170,13 @@ def main() -> None:
     full_plan = build_plan(full, probe_set)
     batched = "batch_scheduler" in LLAMACPP_SOURCE.read_text(encoding="utf-8")
     phases: dict[str, Any] = {}
-    quick_plan = build_plan(quick, probe_set)
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         home = Path(scratch)
-        # plain, runner, runner, plain: load that comes and goes on a shared machine falls on both sides alike.
-        rounds: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("plain_loop", lambda: plain_loop(model, quick_plan, quick, args.ctx, args.threads)),
-            ("runner", lambda: runner(model, quick, args.ctx, args.threads, home / f"runner-{time.monotonic_ns()}")),
-        ]
-        for name, measure in [*rounds, *reversed(rounds)]:
-            phases.setdefault(name, []).append(timed(measure))
-            print(name, phases[name][-1], flush=True)
-        for name in ("plain_loop", "runner"):
-            phases[name] = combine(phases[name])
+        before = load()
+        runner_rate, plain_rate = runner_and_plain(model, quick, args.ctx, args.threads, home / "runner")
+        phases["runner"] = {**runner_rate, "load_before": before, "load_after": load()}
+        phases["plain_loop"] = {**plain_rate, "load_before": before, "load_after": load()}
+        print("runner", phases["runner"], "\nplain_loop", phases["plain_loop"], flush=True)
         phases["quick_end_to_end"] = timed(lambda: cli_audit(model, ["--quick"], args.threads, home / "quick"))
         phases["full_sample"] = timed(
             lambda: runner(model, sample_config(full, args.full_sample), args.ctx, args.threads, home / "full-sample")
