@@ -33,7 +33,7 @@ from typing import Any
 from _common import save
 
 from uptake.audit.censorship.classify import RuleClassifier
-from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan
+from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan, load_options_for
 from uptake.audit.censorship.probes import load_probe_set
 from uptake.audit.censorship.provenance import engine_settings
 from uptake.audit.censorship.runner import classifier_record, create_run, execute
@@ -87,14 +87,15 @@ class PlainLoopAlongside:
         self.llm.close()
 
 
-def runner_and_plain(model: StoredModel, config: AuditConfig, context: int, threads: int,
+def runner_and_plain(model: StoredModel, config: AuditConfig, threads: int,
                      home: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The audit runner on its plan (generate in chunks, label, journal) and the plain loop beside it."""
     from uptake.audit.censorship.provenance import ModelIdentity
 
     probe_set = load_probe_set()
-    plain = PlainLoopAlongside(model, build_plan(config, probe_set), config, context, threads)
-    engine = load_engine(str(model.path), context_size=context, threads=threads)
+    options = audit_options(config, threads)
+    plain = PlainLoopAlongside(model, build_plan(config, probe_set), config, options["context_size"], threads)
+    engine = load_engine(str(model.path), **options)
     index = RunIndex(home / "uptake.db")
     identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
     folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
@@ -109,12 +110,12 @@ def runner_and_plain(model: StoredModel, config: AuditConfig, context: int, thre
     return runner_rate, rate(plain.position, plain.tokens, plain.wall)
 
 
-def runner(model: StoredModel, config: AuditConfig, context: int, threads: int, home: Path) -> dict[str, Any]:
+def runner(model: StoredModel, config: AuditConfig, threads: int, home: Path) -> dict[str, Any]:
     """The audit runner alone."""
     from uptake.audit.censorship.provenance import ModelIdentity
 
     probe_set = load_probe_set()
-    engine = load_engine(str(model.path), context_size=context, threads=threads)
+    engine = load_engine(str(model.path), **audit_options(config, threads))
     index = RunIndex(home / "uptake.db")
     identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
     folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
@@ -125,6 +126,11 @@ def runner(model: StoredModel, config: AuditConfig, context: int, threads: int, 
     wall = time.perf_counter() - started
     engine.close()
     return rate(len(outcome.rows), sum(row["completion_tokens"] for row in outcome.rows), wall)
+
+
+def audit_options(config: AuditConfig, threads: int) -> dict[str, Any]:
+    """The engine as `uptake audit censorship` loads it (context, parallel sequences), with these threads."""
+    return {**load_options_for(config, get_settings()), "threads": threads}
 
 
 def rate(generations: int, tokens: int, wall: float) -> dict[str, Any]:
@@ -159,7 +165,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model", default=load_catalog().default)
     parser.add_argument("--threads", type=int, default=get_settings().threads)
-    parser.add_argument("--ctx", type=int, default=get_settings().context_size)
     parser.add_argument("--full", action="store_true", help="time the full default audit end to end")
     parser.add_argument("--full-sample", type=int, default=32, help="generations to estimate the full audit from")
     args = parser.parse_args()
@@ -173,20 +178,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         home = Path(scratch)
         before = load()
-        runner_rate, plain_rate = runner_and_plain(model, quick, args.ctx, args.threads, home / "runner")
+        runner_rate, plain_rate = runner_and_plain(model, quick, args.threads, home / "runner")
         phases["runner"] = {**runner_rate, "load_before": before, "load_after": load()}
         phases["plain_loop"] = {**plain_rate, "load_before": before, "load_after": load()}
         print("runner", phases["runner"], "\nplain_loop", phases["plain_loop"], flush=True)
         phases["quick_end_to_end"] = timed(lambda: cli_audit(model, ["--quick"], args.threads, home / "quick"))
         phases["full_sample"] = timed(
-            lambda: runner(model, sample_config(full, args.full_sample), args.ctx, args.threads, home / "full-sample")
+            lambda: runner(model, sample_config(full, args.full_sample), args.threads, home / "full-sample")
         )
         if args.full:
             phases["full_end_to_end"] = timed(lambda: cli_audit(model, [], args.threads, home / "full"))
     speedup = phases["runner"]["probes_per_minute"] / phases["plain_loop"]["probes_per_minute"]
     full_estimate = len(full_plan) / phases["full_sample"]["probes_per_minute"] * 60
     results = {
-        "model": model.name, "model_sha256": model.sha256, "threads": args.threads, "context": args.ctx,
+        "model": model.name, "model_sha256": model.sha256, "threads": args.threads,
+        "engine_options": {"quick": audit_options(quick, args.threads), "full": audit_options(full, args.threads)},
         "engine_generate_batch_uses_batch_scheduler": batched,
         "quick": {"generations": len(build_plan(quick, probe_set)), "max_tokens": quick.max_tokens,
                   "langs": list(quick.langs)},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -66,6 +67,25 @@ def uptake_run(model: str, max_tokens: int, context: int, threads: int) -> dict[
             "prompt_s": result["timings"]["prompt_s"], "decode_tokens_per_second": result["decode_tokens_per_second"]}
 
 
+def wrapper_cost_us(pieces: int = 20_000) -> float:
+    """Microseconds per token that the engine adds around llama.cpp's generator: UTF-8 assembly, stop-string
+    matching and the event object. Measured on CPU time, so it holds under background load."""
+    import codecs
+
+    from uptake.engines.base import TextDelta
+    from uptake.engines.llamacpp import StopMatcher
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    matcher = StopMatcher(["</s>", "\n\nUser:"])
+    piece = " token".encode()
+    started = time.process_time()
+    for _ in range(pieces):
+        text, _hit = matcher.feed(decoder.decode(piece))
+        if text:
+            TextDelta(text)
+    return (time.process_time() - started) / pieces * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=load_catalog().default)
@@ -93,10 +113,16 @@ def main() -> None:
     print(f"{'uptake run --json':<28}{ours:>24.2f}{tokens['uptake'][0]:>10}")
     ratio = ours / bare
     print(f"ratio uptake/bare = {ratio:.3f} (overhead {100 * (1 - ratio):+.1f}%)")
+    cost = wrapper_cost_us()
+    per_token_us = 1e6 / bare
+    print(f"engine wrapper cost: {cost:.2f} us/token = {100 * cost / per_token_us:.3f}% of a decode step "
+          f"({per_token_us:.0f} us at the bare loop's speed)")
     path = save("engine_overhead", {
         "model": args.model, "model_sha256": model.sha256, "threads": threads, "max_tokens": args.tokens,
         "context": args.ctx, "runs": runs, "median_decode_tokens_per_second": {"bare": bare, "uptake": ours},
-        "ratio": ratio,
+        "ratio": ratio, "wrapper_cost_us_per_token": cost,
+        "wrapper_cost_share_of_decode_step": cost / per_token_us,
+        "load_average_after": os.getloadavg(),
     })
     print(f"saved {path}")
 

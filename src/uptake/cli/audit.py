@@ -123,7 +123,7 @@ def censorship(
         bool, typer.Option("--quick", help="A short audit: 8 topics, 3 neutral and 3 harm probes, 160 tokens.")
     ] = False,
     langs: Annotated[
-        str | None, typer.Option(help="Languages, comma-separated: en, zh-Hans, zh-Hant (default: en,zh-Hans).")
+        str | None, typer.Option(help="Languages, comma-separated (default: en,zh-Hans,zh-Hant).")
     ] = None,
     samples: Annotated[
         int | None,
@@ -224,12 +224,14 @@ def _start(
     stack: ExitStack,
     judge_key: str | None,
 ) -> _OpenedRun:
+    from uptake.audit.censorship.plan import load_options_for
     from uptake.audit.censorship.runner import create_run
     from uptake.settings import get_settings
 
     settings = get_settings()
     name = model or settings.default_model
-    identity, engine, load_options = _load(name, None, quiet, stack)
+    load_options = load_options_for(config, settings)
+    identity, engine = _load(name, load_options, quiet, stack)
     classifier = open_classifier(stack, chosen, judge_key)
     folder, run_settings = create_run(
         config=config, model=identity, engine=_engine_record(engine, load_options), classifier=chosen,
@@ -244,28 +246,25 @@ def _resume(
     from uptake.audit.censorship.runner import check_same_model, open_resume
 
     folder, settings = open_resume(run, index, command)
-    identity, engine, _ = _load(settings.model.name, settings.engine.get("load"), quiet, stack)
+    identity, engine = _load(settings.model.name, settings.engine.get("load") or {}, quiet, stack)
     check_same_model(settings, identity)
     classifier = open_classifier(stack, settings.classifier, judge_key)
     return _OpenedRun(folder, settings, engine, classifier)
 
 
 def _load(
-    name: str, load_options: dict[str, Any] | None, quiet: bool, stack: ExitStack
-) -> tuple[ModelIdentity, Engine, dict[str, Any]]:
+    name: str, load_options: dict[str, Any], quiet: bool, stack: ExitStack
+) -> tuple[ModelIdentity, Engine]:
     """Pull the model if the catalog has it and the store does not, then identify and load it."""
     from uptake.audit.censorship.provenance import identify_model
     from uptake.cli.run import ensure_model
     from uptake.engines.loader import load_engine
-    from uptake.settings import get_settings
 
     ensure_model(name, quiet)
     identity = identify_model(name)
-    settings = get_settings()
-    options = load_options or {"context_size": settings.context_size, "threads": settings.threads}
-    engine = load_engine(name, **options)
+    engine = load_engine(name, **load_options)
     stack.callback(engine.close)
-    return identity, engine, options
+    return identity, engine
 
 
 def _engine_record(engine: Engine, load_options: dict[str, Any]) -> dict[str, Any]:

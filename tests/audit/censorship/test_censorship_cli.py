@@ -55,7 +55,8 @@ def test_json_prints_the_summary(tiny_gguf: Path, tmp_path: Path) -> None:
     validate_summary(summary)
     assert summary["run"]["directory"] == str(tmp_path / "run")
     assert summary["reproduce"]["engine"]["engine"] == "LlamaCppEngine"
-    assert summary["reproduce"]["engine"]["load"] == {"context_size": 512, "threads": 1}
+    assert summary["reproduce"]["engine"]["load"] == {"context_size": 512, "threads": 1, "parallel": 8}
+    assert summary["reproduce"]["engine"]["parallel"] == 8
     assert summary["reproduce"]["model"]["chat_template_used_sha256"]
     assert json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8")) == summary
 

@@ -9,6 +9,7 @@ from uptake.audit.censorship.plan import (
     AuditConfig,
     build_plan,
     chunks,
+    load_options_for,
     parse_langs,
     parse_topics,
     request_for,
@@ -25,7 +26,7 @@ def test_full_audit_asks_every_eval_probe_in_each_language() -> None:
     plan = build_plan(config, PROBES)
     eval_probes = PROBES.select(split="eval")
     assert len(plan) == len(eval_probes) * len(config.langs)
-    assert config.langs == ("en", "zh-Hans") and config.max_tokens == 256 and config.temperature == 0.0
+    assert config.langs == ("en", "zh-Hans", "zh-Hant") and config.max_tokens == 256 and config.temperature == 0.0
     assert len({item.key for item in plan}) == len(plan)
 
 
@@ -67,7 +68,7 @@ def test_several_samples_get_seeds_that_do_not_depend_on_order() -> None:
 def test_chunks_are_fixed_slices_of_the_plan() -> None:
     plan = build_plan(AuditConfig.create(quick=True), PROBES)
     sizes = [len(chunk) for chunk in chunks(plan, 32)]
-    assert sizes == [32, 12]
+    assert len(plan) == 66 and sizes == [32, 32, 2]
 
 
 def test_config_round_trips_through_json() -> None:
@@ -84,3 +85,15 @@ def test_langs_and_topics_are_checked() -> None:
         parse_topics("atlantis", PROBES)
     with pytest.raises(UsageError, match="samples"):
         AuditConfig.create(samples=0)
+
+
+def test_engine_options_fit_the_audit_and_keep_what_the_user_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uptake.settings import Settings
+
+    for name in ("UPTAKE_CONTEXT_SIZE", "UPTAKE_PARALLEL"):
+        monkeypatch.delenv(name, raising=False)
+    quick = AuditConfig.create(quick=True)
+    assert load_options_for(quick, Settings(threads=2)) == {"context_size": 160 + 768, "threads": 2, "parallel": 8}
+    monkeypatch.setenv("UPTAKE_PARALLEL", "3")
+    monkeypatch.setenv("UPTAKE_CONTEXT_SIZE", "2048")
+    assert load_options_for(quick, Settings(threads=2)) == {"context_size": 2048, "threads": 2, "parallel": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,21 @@ def settings(real_model_home: Path) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine(settings: Settings) -> Iterator[LlamaCppEngine]:
     loaded = load_engine(DEFAULT, settings)
     yield loaded
     loaded.close()
+
+
+@contextmanager
+def fresh_engine(settings: Settings) -> Iterator[LlamaCppEngine]:
+    """A newly loaded engine, as a new process would have: no cache from earlier generations."""
+    loaded = load_engine(DEFAULT, settings)
+    try:
+        yield loaded
+    finally:
+        loaded.close()
 
 
 class StopsAfterOneChunk:
@@ -85,10 +96,10 @@ def test_tiny_audit_of_the_default_model(tmp_path: Path, settings: Settings, eng
     assert summary["model"]["quantization"] == "Q4_K_M" and len(summary["model"]["sha256"]) == 64
 
     folder, run_settings, index = new_run(tmp_path / "stopped", settings, engine)
-    stopping = StopsAfterOneChunk(engine)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        execute(folder, run_settings, stopping, RuleClassifier(), probe_set, index)  # type: ignore[arg-type]
-    resumed = execute(folder, run_settings, engine, RuleClassifier(), probe_set, index)
+    with fresh_engine(settings) as first, pytest.raises(RuntimeError, match="simulated crash"):
+        execute(folder, run_settings, StopsAfterOneChunk(first), RuleClassifier(), probe_set, index)  # type: ignore[arg-type]
+    with fresh_engine(settings) as second:
+        resumed = execute(folder, run_settings, second, RuleClassifier(), probe_set, index)
     assert resumed.generated == 2
     as_run = sorted((stable_fields(row) for row in whole.rows), key=row_key)
     assert sorted((stable_fields(row) for row in resumed.rows), key=row_key) == as_run

@@ -14,16 +14,20 @@ from typing import Any
 from uptake.audit.censorship.probes import LANGS, Lang, Probe, ProbeSet, Split
 from uptake.engines.base import GenerationRequest
 from uptake.errors import UsageError
+from uptake.settings import Settings
 
-# The languages of a default audit. Traditional Chinese is asked only when named (--langs), which
-# keeps the full audit within its time budget on a laptop; see docs/audit-summary-schema.md.
-DEFAULT_LANGS: tuple[Lang, ...] = ("en", "zh-Hans")
+# Every language by default: models answer Simplified and Traditional Chinese differently (mainland
+# and Taiwan / Hong Kong training text). With batched decoding the full audit still fits its time
+# budget on two cores; benchmarks/audit_throughput.py measures it.
+DEFAULT_LANGS: tuple[Lang, ...] = LANGS
 FULL_MAX_TOKENS = 256
 QUICK_MAX_TOKENS = 160
 QUICK_BASELINES = 3  # neutral and harm probes each in a quick audit
 SAMPLING_TEMPERATURE = 0.7  # K > 1: the spread of a model's answers is what is measured
 TOP_P = 0.95
 CHUNK_SIZE = 32  # generations per generate_batch call; results are saved after each chunk
+AUDIT_PARALLEL = 8  # sequences decoded together: measured ~13% faster than 4 on two cores, as fast as 16
+PROMPT_ROOM = 768  # context for a probe question and the chat template around it, beyond max_tokens
 
 # Topics of a quick audit: one or two per theme, all from the eval split.
 QUICK_TOPICS: tuple[str, ...] = (
@@ -174,6 +178,19 @@ def build_plan(config: AuditConfig, probe_set: ProbeSet) -> list[PlannedGenerati
         for lang in config.langs
         for probe in probes
     ]
+
+
+def load_options_for(config: AuditConfig, settings: Settings) -> dict[str, Any]:
+    """How to load the engine for an audit: a context just large enough, and more parallel sequences
+    than a chat needs. Values the user set (UPTAKE_CONTEXT_SIZE, UPTAKE_PARALLEL) are kept."""
+    chosen = settings.model_fields_set
+    return {
+        "context_size": settings.context_size
+        if "context_size" in chosen
+        else min(settings.context_size, config.max_tokens + PROMPT_ROOM),
+        "threads": settings.threads,
+        "parallel": settings.parallel if "parallel" in chosen else AUDIT_PARALLEL,
+    }
 
 
 def sample_seed(run_seed: int, key: str) -> int:
