@@ -77,7 +77,7 @@ def wrapper_cost_us(pieces: int = 20_000) -> float:
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     matcher = StopMatcher(["</s>", "\n\nUser:"])
-    piece = " token".encode()
+    piece = b" token"
     started = time.process_time()
     for _ in range(pieces):
         text, _hit = matcher.feed(decoder.decode(piece))
