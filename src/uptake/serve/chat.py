@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 
 from uptake.engines.base import ChatMessage, Finish, GenerationRequest, TextDelta
 from uptake.errors import UptakeError
 from uptake.serve.error_responses import ApiError, from_uptake_error, unsupported
-from uptake.serve.generation import Job, collect, events, prepare_chat, submit
+from uptake.serve.generation import Job, collect, event_stream, events, prepare_chat, submit
 from uptake.serve.openai_schema import (
     ChatChoice,
     ChatChunkChoice,
@@ -103,12 +101,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return StreamingResponse(
-            chat_chunks(job, identity, created, body.model, include_usage),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            background=BackgroundTask(job.cancel),  # also when the stream never started
-        )
+        return event_stream(chat_chunks(job, identity, created, body.model, include_usage), job)
     results = await collect(job, request)
     return ChatCompletion(
         id=identity,

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from uptake.engines.base import TextDelta
@@ -17,7 +15,7 @@ from uptake.engines.batch_sampling import SamplingSettings
 from uptake.errors import UptakeError
 from uptake.serve.chat import event_stream_response, finish_reason, usage
 from uptake.serve.error_responses import ApiError, from_uptake_error, unsupported
-from uptake.serve.generation import Job, collect, events, submit
+from uptake.serve.generation import Job, collect, event_stream, events, submit
 from uptake.serve.openai_schema import Completion, CompletionChoice, CompletionRequest
 from uptake.serve.registry import ServedModel
 from uptake.serve.state import ERROR_RESPONSES, server_state
@@ -81,12 +79,7 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return StreamingResponse(
-            completion_chunks(job, identity, created, body.model, include_usage),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            background=BackgroundTask(job.cancel),
-        )
+        return event_stream(completion_chunks(job, identity, created, body.model, include_usage), job)
     results = await collect(job, request)
     return Completion(
         id=identity,

@@ -12,8 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from uptake.engines.base import Finish, GenerationRequest, StreamEvent, TextDelta
 from uptake.engines.batch_handle import SequenceHandle
@@ -150,3 +152,13 @@ async def _disconnected(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def event_stream(chunks: AsyncIterator[str], job: Job) -> StreamingResponse:
+    """Server-sent events for a job; the job is cancelled once the response ends, even if it never started."""
+    return StreamingResponse(
+        chunks,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(job.cancel),
+    )
