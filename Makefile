@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/uptake show
 	$(BIN)/uptake scan qwen2.5-coder:0.5b
 	$(BIN)/uptake run "$(DEMO_PROMPT)" --temperature 0 --seed 0 --max-tokens 120
+	$(BIN)/uptake audit censorship qwen2.5-coder:0.5b --quick
 
 test: $(STAMP) lint test-fast test-slow
 

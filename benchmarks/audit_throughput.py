@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/audit_throughput.py [--model NAME] [--threads N] [--full]
 
-1. plain: one prompt at a time through `Llama.create_chat_completion`, greedy, the quick audit's
-   prompts and token limit;
-2. runner: the same generations through the audit runner (`Engine.generate_batch` in chunks, then
-   the classifier and the journal), same model file, threads and context. The two alternate chunk
-   by chunk (the plain loop redoes each chunk right after the runner), so both meet the same load;
+1. runner: the quick audit's generations through the audit runner (`Engine.generate_batch` in
+   overlapping chunks, then the classifier and the journal);
+2. plain: the same prompts one at a time through `Llama.create_chat_completion`, greedy, same
+   model file, token limit, threads and context, right after the runner (each phase waits for a
+   quiet machine first);
 3. `uptake audit censorship MODEL --quick` end to end in a fresh process (load, generate, label,
    summary, report);
 4. the full default audit: timed end to end with --full, else estimated from the runner's rate on
@@ -33,7 +33,7 @@ from typing import Any
 from _common import save
 
 from uptake.audit.censorship.classify import RuleClassifier
-from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan, load_options_for
+from uptake.audit.censorship.plan import AuditConfig, build_plan, load_options_for
 from uptake.audit.censorship.probes import load_probe_set
 from uptake.audit.censorship.provenance import engine_settings
 from uptake.audit.censorship.runner import classifier_record, create_run, execute
@@ -54,60 +54,34 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-class PlainLoopAlongside:
-    """The reference, run chunk by chunk alongside the runner: after the runner finishes a chunk, a plain
-    llama-cpp-python loop makes the same generations one at a time. Load that comes and goes on a shared
-    machine then falls on both sides alike, which whole phases one after the other do not give."""
-
-    def __init__(self, model: StoredModel, plan: list[PlannedGeneration], config: AuditConfig, context: int,
-                 threads: int) -> None:
-        from llama_cpp import Llama
-
-        self.llm = Llama(str(model.path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
-        self.plan, self.config = plan, config
-        self.position = 0
-        self.wall = 0.0
-        self.tokens = 0
-
-    def start(self, total: int, done: int) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        started = time.perf_counter()
-        for item in self.plan[self.position : self.position + count]:
-            reply: Any = self.llm.create_chat_completion(
-                messages=[{"role": "user", "content": item.probe.prompt(item.lang)}],
-                temperature=0.0, max_tokens=self.config.max_tokens, seed=self.config.seed,
-            )
-            self.tokens += reply["usage"]["completion_tokens"]
-        self.position += count
-        self.wall += time.perf_counter() - started
-
-    def close(self) -> None:
-        self.llm.close()
+def settle(max_load: float, max_wait_s: float) -> float:
+    """Wait (bounded) for the 1-minute load average to fall below `max_load`; the load it ends at.
+    Two cores shared with other programs slow llama.cpp's threads several times over."""
+    deadline = time.monotonic() + max_wait_s
+    while load() > max_load and time.monotonic() < deadline:
+        time.sleep(5)
+    return load()
 
 
-def runner_and_plain(model: StoredModel, config: AuditConfig, threads: int,
-                     home: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The audit runner on its plan (generate in chunks, label, journal) and the plain loop beside it."""
-    from uptake.audit.censorship.provenance import ModelIdentity
+def plain_loop(model: StoredModel, config: AuditConfig, context: int, threads: int) -> dict[str, Any]:
+    """The reference: the audit's generations one at a time through llama-cpp-python's chat API.
+    Run after the runner, not beside it: the runner keeps the engine busy between its chunks, so
+    nothing else may share the cores while it is timed."""
+    from llama_cpp import Llama
 
-    probe_set = load_probe_set()
-    options = audit_options(config, threads)
-    plain = PlainLoopAlongside(model, build_plan(config, probe_set), config, options["context_size"], threads)
-    engine = load_engine(str(model.path), **options)
-    index = RunIndex(home / "uptake.db")
-    identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
-    folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
-                                  classifier=classifier_record(), probe_set=probe_set, command="benchmark",
-                                  index=index, runs_dir=home / "runs")
+    plan = build_plan(config, load_probe_set())
+    llm = Llama(str(model.path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
+    tokens = 0
     started = time.perf_counter()
-    outcome = execute(folder, settings, engine, RuleClassifier(), probe_set, index, plain)
-    wall = time.perf_counter() - started - plain.wall
-    engine.close()
-    plain.close()
-    runner_rate = rate(len(outcome.rows), sum(row["completion_tokens"] for row in outcome.rows), wall)
-    return runner_rate, rate(plain.position, plain.tokens, plain.wall)
+    for item in plan:
+        reply: Any = llm.create_chat_completion(
+            messages=[{"role": "user", "content": item.probe.prompt(item.lang)}],
+            temperature=0.0, max_tokens=config.max_tokens, seed=config.seed,
+        )
+        tokens += reply["usage"]["completion_tokens"]
+    wall = time.perf_counter() - started
+    llm.close()
+    return rate(len(plan), tokens, wall)
 
 
 def runner(model: StoredModel, config: AuditConfig, threads: int, home: Path) -> dict[str, Any]:
@@ -156,8 +130,11 @@ def cli_audit(model: StoredModel, extra: list[str], threads: int, home: Path) ->
                          for gap in summary["headline"]]}
 
 
+QUIET = {"max_load": 1.0, "max_wait_s": 600.0}
+
+
 def timed(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    before = load()
+    before = settle(QUIET["max_load"], QUIET["max_wait_s"])
     return {**measure(), "load_before": before, "load_after": load()}
 
 
@@ -167,7 +144,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=get_settings().threads)
     parser.add_argument("--full", action="store_true", help="time the full default audit end to end")
     parser.add_argument("--full-sample", type=int, default=32, help="generations to estimate the full audit from")
+    parser.add_argument("--max-load", type=float, default=1.0, help="wait for the load average to drop below this")
+    parser.add_argument("--max-wait", type=float, default=600.0, help="but at most this long (s) before each phase")
     args = parser.parse_args()
+    QUIET.update(max_load=args.max_load, max_wait_s=args.max_wait)
     model, _ = pull_model(Store(get_settings()), args.model)
     probe_set = load_probe_set()
     quick = AuditConfig.create(quick=True)
@@ -177,10 +157,9 @@ def main() -> None:
     phases: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         home = Path(scratch)
-        before = load()
-        runner_rate, plain_rate = runner_and_plain(model, quick, args.threads, home / "runner")
-        phases["runner"] = {**runner_rate, "load_before": before, "load_after": load()}
-        phases["plain_loop"] = {**plain_rate, "load_before": before, "load_after": load()}
+        phases["runner"] = timed(lambda: runner(model, quick, args.threads, home / "runner"))
+        context = audit_options(quick, args.threads)["context_size"]
+        phases["plain_loop"] = timed(lambda: plain_loop(model, quick, context, args.threads))
         print("runner", phases["runner"], "\nplain_loop", phases["plain_loop"], flush=True)
         phases["quick_end_to_end"] = timed(lambda: cli_audit(model, ["--quick"], args.threads, home / "quick"))
         phases["full_sample"] = timed(

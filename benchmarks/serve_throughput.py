@@ -127,14 +127,18 @@ def build_llama_server() -> Path:
     return binary
 
 
-def server_command(server: str, model: Path, port: int, clients: int, threads: int, binary: Path | None) -> list[str]:
+def server_command(
+    server: str, model: Path, name: str, port: int, clients: int, threads: int, binary: Path | None
+) -> list[str]:
+    """uptake serves the model by its store name (so it uses the catalog's chat template); the others
+    load the file, llama-cpp-python under the same name as an alias."""
     if server.startswith("uptake"):
         flash = ["--flash-attention", "auto"] if server == "uptake-fa" else []
         return [
             sys.executable,
             "-m",
             "uptake.serve",
-            str(model),
+            name,
             "--port",
             str(port),
             "--parallel",
@@ -176,7 +180,7 @@ def server_command(server: str, model: Path, port: int, clients: int, threads: i
         "--model",
         str(model),
         "--model_alias",
-        model.stem,
+        name,
         "--host",
         "127.0.0.1",
         "--port",
@@ -285,15 +289,15 @@ async def measure(base_url: str, model: str, clients: int, per_client: int, max_
 
 
 def run_level(
-    server: str, model: Path, clients: int, args: argparse.Namespace, binary: Path | None, logs: Path
+    server: str, model: Path, name: str, clients: int, args: argparse.Namespace, binary: Path | None, logs: Path
 ) -> Level:
     port = free_port()
-    command = server_command(server, model, port, clients, args.threads, binary)
+    command = server_command(server, model, name, port, clients, args.threads, binary)
     per_client = max(args.requests_per_client, args.min_requests // clients)
     log = logs / f"{server}-{clients}.log"
     with running(command, port, log) as base_url:
         try:
-            figures = asyncio.run(measure(base_url, model.stem, clients, per_client, args.max_tokens))
+            figures = asyncio.run(measure(base_url, name, clients, per_client, args.max_tokens))
         except httpx.HTTPError:
             print(f"{server} failed; the end of its log:\n{log.read_text(errors='replace')[-3000:]}")
             raise
@@ -353,7 +357,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="tries per server and level; the best is kept")
     parser.add_argument("--llama-server", type=Path, help="a llama-server binary (default: build one)")
     args = parser.parse_args()
-    model, _, _ = resolve_model(args.model, settings)
+    model, _, catalog_name = resolve_model(args.model, settings)
+    name = catalog_name or args.model
     servers = [name for name in args.servers.split(",") if name]
     wants_binary = any(name.startswith("llama-server") for name in servers)
     binary = (args.llama_server or build_llama_server()) if wants_binary else None
@@ -364,7 +369,7 @@ def main() -> None:
             tries: dict[str, list[Level]] = {server: [] for server in servers}
             for _ in range(args.repeats):  # interleaved, so background load falls on every server alike
                 for server in servers:
-                    tries[server].append(run_level(server, Path(model), clients, args, binary, Path(folder)))
+                    tries[server].append(run_level(server, Path(model), name, clients, args, binary, Path(folder)))
             # The best of the tries is the one least disturbed by whatever else the machine was doing.
             levels.extend(max(runs, key=lambda level: level.tokens_per_second) for runs in tries.values())
     print(table(levels))

@@ -12,6 +12,7 @@ from uptake.fit.estimate import (
     Calibration,
     SpeedFactors,
     Workload,
+    batch_kernel_bytes,
     compute_buffer_bytes,
     estimate,
     estimate_memory,
@@ -251,6 +252,28 @@ def test_cpu_kernels_are_fastest_on_repacked_k_quants() -> None:
     assert kernel_bytes(q4k, cpu) < kernel_bytes(as_q8, cpu) < kernel_bytes(as_q41, cpu)
     assert kernel_bytes(as_q41, cpu) == pytest.approx(2.1 * q4k.resident_weight_bytes)
     assert kernel_bytes(as_q8, gpu) == kernel_bytes(as_q41, gpu) == q4k.resident_weight_bytes
+
+
+def test_extra_sequences_cost_less_on_tiled_types() -> None:
+    # Half Q8_0 (cost 1.6 a byte, an extra sequence 0.77 of that) and half Q4_K (1.0, extra in full).
+    base = catalog_shape("qwen2.5-coder:0.5b")
+    half = base.resident_weight_bytes // 2
+    mixed = replace(base, resident_bytes_by_type={"Q8_0": half, "Q4_K": half})
+    cpu, gpu = device(), device(kind="gpu")
+    first = half * 1.6 + half * 1.0
+    extra = half * 1.6 * 0.77 + half * 1.0
+    assert batch_kernel_bytes(mixed, cpu, 1) == pytest.approx(first)
+    assert batch_kernel_bytes(mixed, cpu, 4) == pytest.approx(first + 3 * extra)
+    only_k = replace(base, resident_bytes_by_type={"Q4_K": 2 * half})
+    assert batch_kernel_bytes(only_k, cpu, 4) == pytest.approx(4 * 2 * half)
+    assert batch_kernel_bytes(mixed, gpu, 4) == pytest.approx(4 * 2 * half)
+    # The decode step uses it: where kernels are the limit, 4 sequences take first + 3 × extra.
+    factors = SpeedFactors(1.0, 1.0, 1.0, 0.0)
+    slow = device(compute=1e8)
+    one = estimate_speed(mixed, Workload(2048, 1, 1, 0), slow, factors)  # one cached token: no attention to speak of
+    four = estimate_speed(mixed, Workload(2048, 4, 1, 0), slow, factors)
+    ratio = four.decode_tokens_per_s_total / one.decode_tokens_per_s_total
+    assert ratio == pytest.approx(4 * first / (first + 3 * extra), rel=1e-3)
 
 
 def test_header_shapes_count_resident_bytes_by_type(tiny_gguf: Path) -> None:

@@ -109,6 +109,18 @@ CPU_KERNEL_COST: dict[str, float] = {
 }
 
 
+# A further sequence in the same decode step, relative to the first, per weight type. llama.cpp's tiled
+# CPU matmul (llamafile's tinyBLAS, upstreamed for Q8_0 and Q4_0 first) multiplies each loaded block of
+# weights with every row of the batch, so extra sequences cost less there; the row-by-row dot products
+# of the other types pay almost in full again. Fitted on the same runs: one more sequence took 0.77 of
+# the first one's kernel time on Q8_0- and Q5_0-heavy models, 0.95–1.0 on K-quant and Q4_1 ones.
+CPU_EXTRA_SEQUENCE_COST: dict[str, float] = {
+    "Q8_0": 0.77,
+    "Q5_0": 0.77,
+    "Q4_0": 0.77,
+}
+
+
 def kernel_cost(shape: ModelShape, device: DeviceProfile) -> float:
     """The average kernel cost per byte of this model's weights on this device (1 = Q4_K)."""
     return kernel_bytes(shape, device) / max(1, shape.resident_weight_bytes)
@@ -120,6 +132,21 @@ def kernel_bytes(shape: ModelShape, device: DeviceProfile) -> float:
     if device.kind != "cpu":
         return float(sum(by_type.values()))
     return sum(size * CPU_KERNEL_COST.get(kind, 1.0) for kind, size in by_type.items())
+
+
+def batch_kernel_bytes(shape: ModelShape, device: DeviceProfile, parallel: int) -> float:
+    """`kernel_bytes` for a decode step of `parallel` sequences: the first in full, the others at the
+    extra-sequence cost of each weight type (CPU; GPUs: in full)."""
+    first = kernel_bytes(shape, device)
+    if parallel <= 1:
+        return first
+    if device.kind != "cpu":
+        return parallel * first
+    by_type = shape.resident_bytes_by_type or {"": shape.resident_weight_bytes}
+    extra = sum(
+        size * CPU_KERNEL_COST.get(kind, 1.0) * CPU_EXTRA_SEQUENCE_COST.get(kind, 1.0) for kind, size in by_type.items()
+    )
+    return first + (parallel - 1) * extra
 
 
 def factors_for(device: DeviceProfile) -> SpeedFactors:
@@ -245,7 +272,7 @@ def decode_terms(shape: ModelShape, workload: Workload, device: DeviceProfile) -
     return DecodeTerms(
         step_bytes=step_bytes,
         streaming_s=step_bytes / device.bandwidth_for(workload.threads),
-        kernel_s=parallel * kernel_bytes(shape, device) / compute,
+        kernel_s=batch_kernel_bytes(shape, device, parallel) / compute,
         attention_s=attention_flops / compute,
         layers=shape.block_count,
     )

@@ -11,6 +11,7 @@ from audit_fixtures import fake_judge_server, stable_fields
 from typer.testing import CliRunner
 
 from uptake.audit.censorship.journal import read_journal, row_key
+from uptake.audit.censorship.plan import AUDIT_PARALLEL
 from uptake.audit.censorship.summary import validate_summary
 from uptake.cli.audit import app
 from uptake.errors import UptakeError, UsageError
@@ -55,8 +56,8 @@ def test_json_prints_the_summary(tiny_gguf: Path, tmp_path: Path) -> None:
     validate_summary(summary)
     assert summary["run"]["directory"] == str(tmp_path / "run")
     assert summary["reproduce"]["engine"]["engine"] == "LlamaCppEngine"
-    assert summary["reproduce"]["engine"]["load"] == {"context_size": 512, "threads": 1, "parallel": 8}
-    assert summary["reproduce"]["engine"]["parallel"] == 8
+    assert summary["reproduce"]["engine"]["load"] == {"context_size": 512, "threads": 1, "parallel": AUDIT_PARALLEL}
+    assert summary["reproduce"]["engine"]["parallel"] == AUDIT_PARALLEL
     assert summary["reproduce"]["model"]["chat_template_used_sha256"]
     assert json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8")) == summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from uptake.audit.censorship.plan import (
+    AUDIT_PARALLEL,
     QUICK_TOPICS,
     AuditConfig,
     build_plan,
@@ -93,7 +94,8 @@ def test_engine_options_fit_the_audit_and_keep_what_the_user_set(monkeypatch: py
     for name in ("UPTAKE_CONTEXT_SIZE", "UPTAKE_PARALLEL"):
         monkeypatch.delenv(name, raising=False)
     quick = AuditConfig.create(quick=True)
-    assert load_options_for(quick, Settings(threads=2)) == {"context_size": 160 + 768, "threads": 2, "parallel": 8}
+    expected = {"context_size": 160 + 768, "threads": 2, "parallel": AUDIT_PARALLEL}
+    assert load_options_for(quick, Settings(threads=2)) == expected
     monkeypatch.setenv("UPTAKE_PARALLEL", "3")
     monkeypatch.setenv("UPTAKE_CONTEXT_SIZE", "2048")
     assert load_options_for(quick, Settings(threads=2)) == {"context_size": 2048, "threads": 2, "parallel": 3}
