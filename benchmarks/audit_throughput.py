@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/audit_throughput.py [--model NAME] [--threads N] [--full]
 
 1. runner: the quick audit's generations through the audit runner (`Engine.generate_batch` in
-   overlapping chunks, then the classifier and the journal);
+   chunks, then the classifier and the journal);
 2. plain: the same prompts one at a time through `Llama.create_chat_completion`, greedy, same
    model file, token limit, threads and context, right after the runner (each phase waits for a
    quiet machine first);

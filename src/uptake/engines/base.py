@@ -130,13 +130,6 @@ class Engine(Protocol):
         """Run many requests; results come back in request order. Engines may decode them together."""
         ...
 
-    @property
-    def concurrent_batches(self) -> int:
-        """How many `generate_batch` calls may run at once from different threads (1: one at a time).
-        An engine that decodes requests together allows 2, so that a caller can hand it the next batch
-        while the current one finishes: its sequences then never sit idle waiting for the slowest one."""
-        ...
-
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         """Tokens the rendered prompt of this request takes."""
         ...

@@ -6,7 +6,6 @@ import codecs
 import contextlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -125,7 +124,6 @@ class LlamaCppEngine:
             raise EngineError(f"llama.cpp could not load {self.model_path}: {error}") from error
         self._embedder: Any = None
         self._scheduler: Any = None
-        self._scheduler_lock = threading.Lock()
         self.parallel = parallel
         self.chat_template = chat_template
         self.bos_token = bos_token
@@ -215,23 +213,16 @@ class LlamaCppEngine:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         return collect(self.stream(request))
 
-    @property
-    def concurrent_batches(self) -> int:
-        return 2 if self.parallel > 1 else 1
-
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        """Decode the requests together on the continuous-batching scheduler (`parallel` at a time).
-        Thread-safe when `parallel` > 1: batches from several threads share the scheduler."""
-        if self.parallel <= 1:
+        """Decode the requests together on the continuous-batching scheduler (`parallel` at a time)."""
+        if len(requests) <= 1 or self.parallel <= 1:
             return [self.generate(request) for request in requests]
-        with self._scheduler_lock:
-            if self._scheduler is None:
-                # Imported here: the scheduler builds on this class.
-                from uptake.engines.batch_scheduler import BatchScheduler
+        if self._scheduler is None:
+            # Imported here: the scheduler builds on this class.
+            from uptake.engines.batch_scheduler import BatchScheduler
 
-                self._scheduler = BatchScheduler(self, parallel=self.parallel, context_per_sequence=self.context_size)
-            scheduler = self._scheduler
-        results: list[GenerationResult] = scheduler.generate_batch(requests)
+            self._scheduler = BatchScheduler(self, parallel=self.parallel, context_per_sequence=self.context_size)
+        results: list[GenerationResult] = self._scheduler.generate_batch(requests)
         return results
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -252,10 +243,9 @@ class LlamaCppEngine:
         return vectors
 
     def close(self) -> None:
-        with self._scheduler_lock:
-            scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            scheduler.close()  # requests still waiting on it fail with an EngineError
+        if self._scheduler is not None:
+            self._scheduler.close()
+            self._scheduler = None
         for llm in (self._llm, self._embedder):
             if llm is not None:
                 llm.close()

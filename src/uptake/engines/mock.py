@@ -84,10 +84,6 @@ class MockEngine:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         return collect(self.stream(request))
 
-    @property
-    def concurrent_batches(self) -> int:
-        return 1  # one batch at a time, so `requests` and `batches` keep the order the caller used
-
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         self.batches.append(len(requests))
         return [self.generate(request) for request in requests]

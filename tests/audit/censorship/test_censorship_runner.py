@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -161,50 +159,3 @@ def test_failed_generations_are_left_for_a_resume(tmp_path: Path) -> None:
     retry = MockEngine(replies=[REFUSALS["en"]])
     finished = execute(folder, settings, retry, RuleClassifier(), probe_set, index)
     assert finished.status == "done" and finished.generated == 1 and len(retry.requests) == 1
-
-
-class OverlappingEngine(MockEngine):
-    """Takes two batches at once; the first of each pair ends only once the next has started."""
-
-    def __init__(self, **options: object) -> None:
-        super().__init__(**options)  # type: ignore[arg-type]
-        self.lock = threading.Lock()
-        self.started: list[threading.Event] = []
-        self.most_at_once = self.running = 0
-
-    @property
-    def concurrent_batches(self) -> int:
-        return 2
-
-    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        with self.lock:
-            number = len(self.started)
-            self.started.append(threading.Event())
-            self.running += 1
-            self.most_at_once = max(self.most_at_once, self.running)
-        self.started[number].set()
-        try:
-            results = [self.generate(request) for request in requests]
-            if number % 2 == 0:
-                # The next batch (if any) arrives before this one is answered.
-                deadline = time.monotonic() + 5
-                while len(self.started) <= number + 1 and time.monotonic() < deadline:
-                    time.sleep(0.001)
-            return results
-        finally:
-            with self.lock:
-                self.running -= 1
-
-
-def test_an_engine_that_batches_together_gets_the_next_chunk_early(tmp_path: Path) -> None:
-    probe_set = load_probe_set()
-    config = AuditConfig.create(quick=True, langs=["en"], chunk_size=5)
-    folder, settings, index = start_run(tmp_path, config, probe_set)
-    engine = OverlappingEngine(responder=scripted_responder(probe_set, mixed_policy))
-    outcome = execute(folder, settings, engine, RuleClassifier(), probe_set, index)
-    assert outcome.status == "done" and len(outcome.rows) == len(outcome.plan)
-    assert engine.most_at_once == 2, "two chunks were in the engine at once"
-    journal = [json.loads(line) for line in folder.results_path.read_text(encoding="utf-8").splitlines()]
-    assert [(row["probe_id"], row["lang"]) for row in journal] == [
-        (item.probe.id, item.lang) for item in outcome.plan
-    ], "rows are journaled in plan order"

@@ -1,17 +1,14 @@
 """Run a censorship audit: plan -> engine (in batches) -> classifier -> results.jsonl -> summary.
 
 The runner speaks to the model only through `Engine.generate_batch`, a chunk of the plan at a
-time (two at once where the engine decodes them together), and appends each chunk's labelled rows
-to the journal, in plan order, as soon as the chunk is done. A run can
+time, and appends each chunk's labelled rows to the journal before starting the next. A run can
 stop anywhere (crash, Ctrl-C, power cut) and `resume_run` finishes it: generations already in the
 journal are skipped, the rest are made with the same settings and seeds as before.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -164,48 +161,27 @@ def _generate_missing(
     folder: RunFolder,
     progress: AuditProgress,
 ) -> tuple[int, int]:
-    """Generate, label and journal each chunk's missing generations, in plan order; (made, failed).
-
-    An engine that takes several batches at once gets the next chunk while it finishes the current
-    one: a chunk's last, longest answers then share the batch with the next chunk's first ones
-    instead of decoding alone.
-    """
+    """Generate, label and journal each chunk's missing generations; (made, failed)."""
     generated = failed = 0
-    pending = [todo for chunk in chunks(plan, config.chunk_size) if (todo := [i for i in chunk if i.key not in done])]
-    depth = max(1, engine.concurrent_batches)
-    pool = ThreadPoolExecutor(max_workers=depth, thread_name_prefix="uptake-audit") if depth > 1 else None
-    in_flight: deque[tuple[list[PlannedGeneration], list[GenerationRequest], Future[list[GenerationResult]]]] = deque()
-    try:
-        for index, todo in enumerate(pending):
-            requests = [request_for(item, config) for item in todo]
-            if pool is None:
-                results: Future[list[GenerationResult]] = Future()
-                results.set_result(engine.generate_batch(requests))
-            else:
-                results = pool.submit(engine.generate_batch, requests)
-            in_flight.append((todo, requests, results))
-            while in_flight and (len(in_flight) >= depth or index == len(pending) - 1):
-                todo, requests, results = in_flight.popleft()
-                rows, errors = _label(todo, requests, results.result(), classifier)
-                append_rows(folder.results_path, rows)
-                done.update(row_key(row) for row in rows)
-                generated += len(rows)
-                failed += errors
-                progress.advance(len(todo))
-    finally:
-        if pool is not None:
-            # On an error or Ctrl-C the batch still running ends when the caller closes the engine.
-            pool.shutdown(wait=False, cancel_futures=True)
+    for chunk in chunks(plan, config.chunk_size):
+        todo = [item for item in chunk if item.key not in done]
+        if not todo:
+            continue
+        rows, errors = _run_chunk(todo, config, engine, classifier)
+        append_rows(folder.results_path, rows)
+        done.update(row_key(row) for row in rows)
+        generated += len(rows)
+        failed += errors
+        progress.advance(len(todo))
     return generated, failed
 
 
-def _label(
-    todo: Sequence[PlannedGeneration],
-    requests: Sequence[GenerationRequest],
-    results: Sequence[GenerationResult],
-    classifier: Classifier,
+def _run_chunk(
+    todo: Sequence[PlannedGeneration], config: AuditConfig, engine: Engine, classifier: Classifier
 ) -> tuple[list[dict[str, Any]], int]:
-    """Rows for a chunk's generations, and how many the engine failed (those get no row)."""
+    """Rows for the chunk's generations, and how many the engine failed (those get no row)."""
+    requests = [request_for(item, config) for item in todo]
+    results = engine.generate_batch(requests)
     if len(results) != len(requests):
         raise EngineError(f"the engine answered {len(results)} of {len(requests)} requests in a batch.")
     kept = [
