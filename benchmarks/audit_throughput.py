@@ -7,6 +7,8 @@
 2. plain: the same prompts one at a time through `Llama.create_chat_completion`, greedy, same
    model file, token limit, threads and context, right after the runner (each phase waits for a
    quiet machine first);
+   With --llama-server (a binary, or "build"), llama.cpp's own server also answers the same prompts
+   with as many slots as the audit has sequences: how far batching goes on this machine at all;
 3. `uptake audit censorship MODEL --quick` end to end in a fresh process (load, generate, label,
    summary, report);
 4. the full default audit: timed end to end with --full, else estimated from the runner's rate on
@@ -84,6 +86,41 @@ def plain_loop(model: StoredModel, config: AuditConfig, context: int, threads: i
     return rate(len(plan), tokens, wall)
 
 
+def llama_server(binary: Path, model: StoredModel, config: AuditConfig, threads: int) -> dict[str, Any]:
+    """The same prompts through llama-server, `parallel` slots busy at once (its defaults otherwise)."""
+    import asyncio
+
+    import httpx
+    from serve_throughput import free_port, running
+
+    options = audit_options(config, threads)
+    slots = options["parallel"]
+    port = free_port()
+    command = [str(binary), "-m", str(model.path), "--host", "127.0.0.1", "--port", str(port), "-t", str(threads),
+               "-tb", str(threads), "-np", str(slots), "-c", str(slots * options["context_size"]), "--no-webui"]
+    plan = build_plan(config, load_probe_set())
+
+    async def ask_all(base_url: str) -> tuple[float, int]:
+        gate = asyncio.Semaphore(slots)
+        async with httpx.AsyncClient(base_url=base_url, timeout=3600) as http:
+            async def ask(prompt: str) -> int:
+                async with gate:
+                    body = {"messages": [{"role": "user", "content": prompt}], "max_tokens": config.max_tokens,
+                            "temperature": 0.0, "seed": config.seed}
+                    answer = await http.post("/v1/chat/completions", json=body)
+                    answer.raise_for_status()
+                    return int(answer.json()["usage"]["completion_tokens"])
+
+            started = time.perf_counter()
+            counts = await asyncio.gather(*(ask(item.probe.prompt(item.lang)) for item in plan))
+            return time.perf_counter() - started, sum(counts)
+
+    with tempfile.TemporaryDirectory(prefix="audit-bench-server-") as logs, \
+            running(command, port, Path(logs) / "llama-server.log") as base_url:
+        wall, tokens = asyncio.run(ask_all(base_url))
+    return {**rate(len(plan), tokens, wall), "slots": slots}
+
+
 def runner(model: StoredModel, config: AuditConfig, threads: int, home: Path) -> dict[str, Any]:
     """The audit runner alone."""
     from uptake.audit.censorship.provenance import ModelIdentity
@@ -144,6 +181,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=get_settings().threads)
     parser.add_argument("--full", action="store_true", help="time the full default audit end to end")
     parser.add_argument("--full-sample", type=int, default=32, help="generations to estimate the full audit from")
+    parser.add_argument("--llama-server", help='a llama-server binary to measure too, or "build" to build one')
     parser.add_argument("--max-load", type=float, default=1.0, help="wait for the load average to drop below this")
     parser.add_argument("--max-wait", type=float, default=600.0, help="but at most this long (s) before each phase")
     args = parser.parse_args()
@@ -160,6 +198,11 @@ def main() -> None:
         phases["runner"] = timed(lambda: runner(model, quick, args.threads, home / "runner"))
         context = audit_options(quick, args.threads)["context_size"]
         phases["plain_loop"] = timed(lambda: plain_loop(model, quick, context, args.threads))
+        if args.llama_server:
+            from serve_throughput import build_llama_server
+
+            binary = build_llama_server() if args.llama_server == "build" else Path(args.llama_server)
+            phases["llama_server"] = timed(lambda: llama_server(binary, model, quick, args.threads))
         print("runner", phases["runner"], "\nplain_loop", phases["plain_loop"], flush=True)
         phases["quick_end_to_end"] = timed(lambda: cli_audit(model, ["--quick"], args.threads, home / "quick"))
         phases["full_sample"] = timed(
@@ -179,6 +222,9 @@ def main() -> None:
                  "estimated_s": round(full_estimate), "estimated_from": f"{args.full_sample} generations"},
         "phases": phases,
         "speedup_runner_over_plain": round(speedup, 2),
+        "speedup_llama_server_over_plain": round(
+            phases["llama_server"]["probes_per_minute"] / phases["plain_loop"]["probes_per_minute"], 2
+        ) if "llama_server" in phases else None,
         "targets": {
             "quick_under_s": TARGET_QUICK_S, "quick_met": phases["quick_end_to_end"]["wall_s"] < TARGET_QUICK_S,
             "full_under_s": TARGET_FULL_S,
@@ -210,6 +256,9 @@ def print_table(results: dict[str, Any]) -> None:
     targets = results["targets"]
     print(f"\nrunner / plain loop: {results['speedup_runner_over_plain']}x (target {TARGET_SPEEDUP}x: "
           f"{'met' if targets['speedup_met'] else 'NOT met'})")
+    if results["speedup_llama_server_over_plain"] is not None:
+        print(f"llama-server ({phases['llama_server']['slots']} slots) / plain loop: "
+              f"{results['speedup_llama_server_over_plain']}x (the same prompts, for reference)")
     print(f"--quick end to end: {phases['quick_end_to_end']['wall_s']} s (target {TARGET_QUICK_S} s: "
           f"{'met' if targets['quick_met'] else 'NOT met'})")
     full = phases.get("full_end_to_end", {}).get("wall_s") or results["full"]["estimated_s"]
