@@ -10,10 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from uptake.engines.base import ChatMessage, Finish, GenerationRequest, TextDelta
-from uptake.errors import UptakeError
-from uptake.serve.error_responses import ApiError, from_uptake_error, unsupported
-from uptake.serve.generation import Job, collect, event_stream, events, prepare_chat, submit
+from uptake.engines.base import ChatMessage, Finish, GenerationRequest
+from uptake.serve.error_responses import ApiError, unsupported
+from uptake.serve.generation import Job, collect, event_stream, prepare_chat, sse_frames, submit, usage
 from uptake.serve.openai_schema import (
     ChatChoice,
     ChatChunkChoice,
@@ -77,12 +76,6 @@ def finish_reason(finish: Finish) -> FinishReasonOut:
     return "length" if finish.reason == "length" else "stop"
 
 
-def usage(job: Job, completion_tokens: int) -> UsageOut:
-    return UsageOut(
-        prompt_tokens=job.prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=job.prompt_tokens + completion_tokens,
-    )
 
 
 @router.post(
@@ -117,26 +110,16 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     )
 
 
-async def chat_chunks(job: Job, identity: str, created: int, model: str, include_usage: bool) -> AsyncIterator[str]:
-    def frame(choices: list[ChatChunkChoice], usage_out: UsageOut | None = None) -> str:
-        chunk = ChatCompletionChunk(id=identity, created=created, model=model, choices=choices, usage=usage_out)
-        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+def chat_chunks(job: Job, identity: str, created: int, model: str, include_usage: bool) -> AsyncIterator[str]:
+    def frame(choices: list[ChatChunkChoice], usage_out: UsageOut | None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(id=identity, created=created, model=model, choices=choices, usage=usage_out)
 
-    completion_tokens = 0
-    try:
-        opening = ChatDelta(role="assistant", content="")
-        yield frame([ChatChunkChoice(index=index, delta=opening) for index in range(len(job.handles))])
-        async for index, event in events(job):
-            if isinstance(event, TextDelta):
-                yield frame([ChatChunkChoice(index=index, delta=ChatDelta(content=event.text))])
-            else:
-                completion_tokens += event.usage.completion_tokens
-                yield frame([ChatChunkChoice(index=index, delta=ChatDelta(), finish_reason=finish_reason(event))])
-    except UptakeError as error:
-        yield from_uptake_error(error).sse_event()
-        return
-    finally:
-        job.cancel()
-    if include_usage:
-        yield frame([], usage(job, completion_tokens))
-    yield "data: [DONE]\n\n"
+    opening = ChatDelta(role="assistant", content="")
+    return sse_frames(
+        job,
+        frame,
+        lambda index, text: ChatChunkChoice(index=index, delta=ChatDelta(content=text)),
+        lambda index, finish: ChatChunkChoice(index=index, delta=ChatDelta(), finish_reason=finish_reason(finish)),
+        include_usage=include_usage,
+        opening=[ChatChunkChoice(index=index, delta=opening) for index in range(len(job.handles))],
+    )

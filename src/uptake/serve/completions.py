@@ -10,13 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from uptake.engines.base import TextDelta
 from uptake.engines.batch_sampling import SamplingSettings
-from uptake.errors import UptakeError
-from uptake.serve.chat import event_stream_response, finish_reason, usage
-from uptake.serve.error_responses import ApiError, from_uptake_error, unsupported
-from uptake.serve.generation import Job, collect, event_stream, events, submit
-from uptake.serve.openai_schema import Completion, CompletionChoice, CompletionRequest
+from uptake.serve.chat import event_stream_response, finish_reason
+from uptake.serve.error_responses import ApiError, unsupported
+from uptake.serve.generation import Job, collect, event_stream, sse_frames, submit, usage
+from uptake.serve.openai_schema import Completion, CompletionChoice, CompletionRequest, UsageOut
 from uptake.serve.registry import ServedModel
 from uptake.serve.state import ERROR_RESPONSES, server_state
 
@@ -93,26 +91,14 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     )
 
 
-async def completion_chunks(
-    job: Job, identity: str, created: int, model: str, include_usage: bool
-) -> AsyncIterator[str]:
-    def frame(choices: list[CompletionChoice], usage_out: Any = None) -> str:
-        chunk = Completion(id=identity, created=created, model=model, choices=choices, usage=usage_out)
-        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+def completion_chunks(job: Job, identity: str, created: int, model: str, include_usage: bool) -> AsyncIterator[str]:
+    def frame(choices: list[CompletionChoice], usage_out: UsageOut | None) -> Completion:
+        return Completion(id=identity, created=created, model=model, choices=choices, usage=usage_out)
 
-    completion_tokens = 0
-    try:
-        async for index, event in events(job):
-            if isinstance(event, TextDelta):
-                yield frame([CompletionChoice(index=index, text=event.text)])
-            else:
-                completion_tokens += event.usage.completion_tokens
-                yield frame([CompletionChoice(index=index, text="", finish_reason=finish_reason(event))])
-    except UptakeError as error:
-        yield from_uptake_error(error).sse_event()
-        return
-    finally:
-        job.cancel()
-    if include_usage:
-        yield frame([], usage(job, completion_tokens))
-    yield "data: [DONE]\n\n"
+    return sse_frames(
+        job,
+        frame,
+        lambda index, text: CompletionChoice(index=index, text=text),
+        lambda index, finish: CompletionChoice(index=index, text="", finish_reason=finish_reason(finish)),
+        include_usage=include_usage,
+    )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,9 +23,10 @@ from uptake.engines.base import Finish, GenerationRequest, StreamEvent, TextDelt
 from uptake.engines.batch_handle import SequenceHandle
 from uptake.engines.batch_sampling import SamplingSettings
 from uptake.engines.batch_scheduler import settings_for
-from uptake.errors import EngineError
-from uptake.serve.error_responses import ApiError
+from uptake.errors import EngineError, UptakeError
+from uptake.serve.error_responses import ApiError, from_uptake_error
 from uptake.serve.metrics import ServerMetrics
+from uptake.serve.openai_schema import UsageOut
 from uptake.serve.registry import ServedModel
 
 
@@ -162,3 +165,50 @@ def event_stream(chunks: AsyncIterator[str], job: Job) -> StreamingResponse:
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         background=BackgroundTask(job.cancel),
     )
+
+
+def usage(job: Job, completion_tokens: int) -> UsageOut:
+    return UsageOut(
+        prompt_tokens=job.prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=job.prompt_tokens + completion_tokens,
+    )
+
+
+Choice = TypeVar("Choice")
+
+
+async def sse_frames(
+    job: Job,
+    frame: Callable[[list[Choice], UsageOut | None], BaseModel],
+    text_choice: Callable[[int, str], Choice],
+    finish_choice: Callable[[int, Finish], Choice],
+    *,
+    include_usage: bool,
+    opening: list[Choice] | None = None,
+) -> AsyncIterator[str]:
+    """The events of a streamed job, for any endpoint's chunk shape: the opening choices if any, a chunk
+    per text delta and per finished choice, the usage when asked for, then [DONE]. An engine error ends
+    the stream with an error event; the job is cancelled however the stream ends."""
+
+    def data(choices: list[Choice], usage_out: UsageOut | None = None) -> str:
+        return f"data: {frame(choices, usage_out).model_dump_json(exclude_none=True)}\n\n"
+
+    completion_tokens = 0
+    try:
+        if opening is not None:
+            yield data(opening)
+        async for index, event in events(job):
+            if isinstance(event, TextDelta):
+                yield data([text_choice(index, event.text)])
+            else:
+                completion_tokens += event.usage.completion_tokens
+                yield data([finish_choice(index, event)])
+    except UptakeError as error:
+        yield from_uptake_error(error).sse_event()
+        return
+    finally:
+        job.cancel()
+    if include_usage:
+        yield data([], usage(job, completion_tokens))
+    yield "data: [DONE]\n\n"
