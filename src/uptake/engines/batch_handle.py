@@ -56,25 +56,22 @@ class SequenceHandle:
     def __iter__(self) -> Iterator[StreamEvent]:
         if self._async_queue is not None:
             raise RuntimeError("this request was submitted with an event loop; iterate it with 'async for'")
-        while True:
-            item = self._sync_queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if isinstance(item, Finish):
+        while (event := _event(self._sync_queue.get())) is not None:
+            yield event
+            if isinstance(event, Finish):
                 return
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
         if self._async_queue is None:
             raise RuntimeError("this request was submitted without an event loop; iterate it with 'for'")
-        while True:
-            item = await self._async_queue.get()
-            if item is None:
+        while (event := _event(await self._async_queue.get())) is not None:
+            yield event
+            if isinstance(event, Finish):
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if isinstance(item, Finish):
-                return
+
+
+def _event(item: Item) -> StreamEvent | None:
+    """The event a queued item carries, None once the sequence was cancelled; raises the error it carries."""
+    if isinstance(item, BaseException):
+        raise item
+    return item
