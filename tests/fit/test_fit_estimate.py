@@ -12,7 +12,6 @@ from uptake.fit.estimate import (
     Calibration,
     SpeedFactors,
     Workload,
-    batch_kernel_bytes,
     compute_buffer_bytes,
     estimate,
     estimate_memory,
@@ -262,11 +261,11 @@ def test_extra_sequences_cost_less_on_tiled_types() -> None:
     cpu, gpu = device(), device(kind="gpu")
     first = half * 1.6 + half * 1.0
     extra = half * 1.6 * 0.77 + half * 1.0
-    assert batch_kernel_bytes(mixed, cpu, 1) == pytest.approx(first)
-    assert batch_kernel_bytes(mixed, cpu, 4) == pytest.approx(first + 3 * extra)
+    assert kernel_bytes(mixed, cpu, 1) == pytest.approx(first)
+    assert kernel_bytes(mixed, cpu, 4) == pytest.approx(first + 3 * extra)
     only_k = replace(base, resident_bytes_by_type={"Q4_K": 2 * half})
-    assert batch_kernel_bytes(only_k, cpu, 4) == pytest.approx(4 * 2 * half)
-    assert batch_kernel_bytes(mixed, gpu, 4) == pytest.approx(4 * 2 * half)
+    assert kernel_bytes(only_k, cpu, 4) == pytest.approx(4 * 2 * half)
+    assert kernel_bytes(mixed, gpu, 4) == pytest.approx(4 * 2 * half)
     # The decode step uses it: where kernels are the limit, 4 sequences take first + 3 × extra.
     factors = SpeedFactors(1.0, 1.0, 1.0, 0.0)
     slow = device(compute=1e8)

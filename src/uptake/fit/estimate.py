@@ -126,27 +126,17 @@ def kernel_cost(shape: ModelShape, device: DeviceProfile) -> float:
     return kernel_bytes(shape, device) / max(1, shape.resident_weight_bytes)
 
 
-def kernel_bytes(shape: ModelShape, device: DeviceProfile) -> float:
-    """Resident weight bytes, each weighted by how long a CPU kernel takes over it (GPUs: plain bytes)."""
+def kernel_bytes(shape: ModelShape, device: DeviceProfile, sequences: int = 1) -> float:
+    """Resident weight bytes, each weighted by how long a CPU kernel takes over it, for a decode step of
+    `sequences`: the first in full, each further one at its type's extra-sequence cost (GPUs: plain
+    bytes, in full for every sequence)."""
     by_type = shape.resident_bytes_by_type or {"": shape.resident_weight_bytes}
     if device.kind != "cpu":
-        return float(sum(by_type.values()))
-    return sum(size * CPU_KERNEL_COST.get(kind, 1.0) for kind, size in by_type.items())
-
-
-def batch_kernel_bytes(shape: ModelShape, device: DeviceProfile, parallel: int) -> float:
-    """`kernel_bytes` for a decode step of `parallel` sequences: the first in full, the others at the
-    extra-sequence cost of each weight type (CPU; GPUs: in full)."""
-    first = kernel_bytes(shape, device)
-    if parallel <= 1:
-        return first
-    if device.kind != "cpu":
-        return parallel * first
-    by_type = shape.resident_bytes_by_type or {"": shape.resident_weight_bytes}
-    extra = sum(
-        size * CPU_KERNEL_COST.get(kind, 1.0) * CPU_EXTRA_SEQUENCE_COST.get(kind, 1.0) for kind, size in by_type.items()
+        return float(sequences * sum(by_type.values()))
+    return sum(
+        size * CPU_KERNEL_COST.get(kind, 1.0) * (1 + (sequences - 1) * CPU_EXTRA_SEQUENCE_COST.get(kind, 1.0))
+        for kind, size in by_type.items()
     )
-    return first + (parallel - 1) * extra
 
 
 def factors_for(device: DeviceProfile) -> SpeedFactors:
@@ -272,7 +262,7 @@ def decode_terms(shape: ModelShape, workload: Workload, device: DeviceProfile) -
     return DecodeTerms(
         step_bytes=step_bytes,
         streaming_s=step_bytes / device.bandwidth_for(workload.threads),
-        kernel_s=batch_kernel_bytes(shape, device, parallel) / compute,
+        kernel_s=kernel_bytes(shape, device, parallel) / compute,
         attention_s=attention_flops / compute,
         layers=shape.block_count,
     )
