@@ -96,6 +96,32 @@ def test_a_long_prompt_is_fed_in_chunks_without_changing_any_result(engine: Llam
         small_batches.close()
 
 
+def test_a_sequence_moved_to_a_lower_id_goes_on_with_its_solo_text(engine: LlamaCppEngine) -> None:
+    """Ids 0, 1, 2 run; when 0 and 1 finish, the sequence on 2 moves to 0 (its cells copied) and goes on."""
+    packed = BatchScheduler(engine, parallel=3, context_per_sequence=CONTEXT, threads=1)
+    try:
+        requests = [greedy(PROMPTS[index], max_tokens=tokens) for index, tokens in enumerate((2, 3, 40))]
+        alone = [packed.generate(request).text for request in requests]
+        assert packed.stats().moved == 0
+        together = packed.generate_batch(requests)
+        assert packed.stats().moved == 1
+        assert [result.text for result in together] == alone
+        assert together[2].usage.completion_tokens > 3  # it went on after the move
+    finally:
+        packed.close()
+
+
+def test_free_ids_are_taken_lowest_first_among_equal_prefixes() -> None:
+    slots = SlotCache(4)
+    assert [slots.take([1])[0] for _ in range(4)] == [0, 1, 2, 3] and slots.lowest_free() is None
+    for sequence_id in (3, 1, 2):
+        slots.give_back(sequence_id, [7, 8])
+    assert slots.lowest_free() == 1
+    assert slots.take([7, 8, 9]) == (1, 2)
+    slots.take_id(3)
+    assert slots.take([7, 8, 9]) == (2, 2) and not slots
+
+
 def test_a_shared_prefix_is_reused_and_gives_the_same_text(engine: LlamaCppEngine, scheduler: BatchScheduler) -> None:
     history = "we talked about cats and mats for a while. " * 2
     first = greedy(history + "first question", max_tokens=8)

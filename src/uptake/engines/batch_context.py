@@ -1,9 +1,11 @@
 """A llama.cpp context for many sequences at once, and the token batch that feeds it.
 
 The context shares the loaded model's weights with the engine's own context; only the KV cache is new.
-The KV cache is unified (one pool of cells for all sequences): llama.cpp then packs tokens of any
-mix of sequences into one forward pass, whereas split per-sequence caches force it to split a batch
-whenever the sequence ids in it are not consecutive.
+Each sequence has its own stream of KV cells (llama.cpp's default for its server): attention then reads
+only a sequence's own cells, where one unified pool makes every token attend over every sequence's
+cells, masked, which costs more the more sequences run. The price: llama.cpp splits a batch into
+several forward passes unless its sequence ids run consecutively in batch order, so the scheduler
+orders each batch by sequence id and keeps the ids in use packed from 0 (`move`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class BatchContext:
         params.n_seq_max = shape.sequences
         params.n_threads = shape.threads
         params.n_threads_batch = shape.threads
-        params.kv_unified = True
+        params.kv_unified = False
         params.no_perf = True
         params.flash_attn_type = {
             None: llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
@@ -94,6 +96,13 @@ class BatchContext:
         import llama_cpp
 
         llama_cpp.llama_memory_seq_rm(self.memory, sequence_id, keep, -1)
+
+    def move(self, source: int, target: int) -> None:
+        """Give sequence `source`'s cells to `target` (whose cells are dropped). llama.cpp copies the stream's
+        buffers before the next decode, bit for bit; `source` keeps its own cells."""
+        import llama_cpp
+
+        llama_cpp.llama_memory_seq_cp(self.memory, source, target, -1, -1)
 
     def close(self) -> None:
         import llama_cpp

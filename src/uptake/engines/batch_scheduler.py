@@ -40,6 +40,7 @@ class SchedulerStats:
     context_per_sequence: int
     cancelled: int  # sequences given up by their callers before finishing, since the start
     reused_prompt_tokens: int  # prompt tokens not computed because a cached prefix held them, since the start
+    moved: int = 0  # running sequences moved to a lower id to keep the ids in use packed, since the start
 
 
 def settings_for(request: GenerationRequest) -> SamplingSettings:
@@ -94,6 +95,7 @@ class BatchScheduler:
         self._cancelled: list[SequenceHandle] = []
         self._cancelled_total = 0
         self._reused_total = 0
+        self._moved_total = 0
         self._slots = SlotCache(parallel, reuse_prefixes)
         self._closed = False
         self._broken: BaseException | None = None
@@ -173,11 +175,16 @@ class BatchScheduler:
         return collect(self.stream(request))
 
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        """All requests decoded together, as many at a time as there are sequences; results in order."""
+        """All requests decoded together, as many at a time as there are sequences; results in order.
+
+        They join the queue at once, so the scheduler's steps, and with them llama.cpp's arithmetic, do not
+        depend on how fast they were submitted: the same batch gives the same texts every time."""
+        prompts = [(self.engine.tokenize_prompt(request), settings_for(request)) for request in requests]
         handles: list[SequenceHandle] = []
         try:
-            for request in requests:
-                handles.append(self.submit(request, block=True))
+            with self._condition:  # reentrant; a full queue still waits (and lets the scheduler run)
+                for prompt, settings in prompts:
+                    handles.append(self.submit_tokens(prompt, settings, block=True))
             return [collect(iter(handle)) for handle in handles]
         finally:
             for handle in handles:
@@ -192,6 +199,7 @@ class BatchScheduler:
                 context_per_sequence=self.context_per_sequence,
                 cancelled=self._cancelled_total,
                 reused_prompt_tokens=self._reused_total,
+                moved=self._moved_total,
             )
 
     def _cancel(self, handle: SequenceHandle) -> None:
@@ -245,8 +253,24 @@ class BatchScheduler:
                     self._active.append(sequence)
                     self._condition.notify_all()  # room in the waiting queue for blocked submitters
                 if self._active:
+                    self._pack()
                     return True
                 self._condition.wait()
+
+    def _pack(self) -> None:
+        """Move the highest running sequence into the lowest free id below it until the ids in use run
+        from 0: a step whose ids have a gap costs llama.cpp one forward pass per run of consecutive ids.
+        The old id keeps its cells (and so its prefix for a later request). Condition held."""
+        while True:
+            free = self._slots.lowest_free()
+            highest = max(self._active, key=lambda sequence: sequence.sequence_id)
+            if free is None or free > highest.sequence_id:
+                return
+            self._slots.take_id(free)
+            self._context.move(highest.sequence_id, free)
+            self._slots.give_back(highest.sequence_id, highest.cached_tokens())
+            highest.sequence_id = free
+            self._moved_total += 1
 
     def _drop_cancelled(self) -> None:
         if not self._cancelled:
@@ -298,7 +322,8 @@ class BatchScheduler:
                     sequence.handle.deliver(sequence.final)
 
     def _fill_batch(self) -> list[tuple[ActiveSequence, int]]:
-        """One token per generating sequence, then prompt chunks in arrival order up to the batch size.
+        """One token per generating sequence, then prompt chunks in arrival order up to the batch size;
+        the tokens go into the batch by sequence id, so that llama.cpp decodes it in one forward pass.
 
         A prompt is cut at fixed positions (multiples of `prefill_chunk`), whatever else shares the batch:
         llama.cpp's arithmetic depends on how a prompt is split, so fixed cuts keep a request's tokens
@@ -306,26 +331,29 @@ class BatchScheduler:
         """
         context = self._context
         context.clear()
-        outputs: list[tuple[ActiveSequence, int]] = []
-        prefilling: list[ActiveSequence] = []
+        room = context.capacity - sum(not sequence.prefilling for sequence in self._active)
+        spans: dict[int, tuple[int, int]] = {}  # id(sequence) -> the prompt positions computed this step
+        chunk = self.prefill_chunk
         for sequence in self._active:
             if sequence.prefilling:
-                prefilling.append(sequence)
-                continue
-            index = context.add(sequence.next_token, sequence.position, sequence.sequence_id, True)
-            sequence.fed.append(sequence.next_token)
-            sequence.position += 1
-            outputs.append((sequence, index))
-        chunk = self.prefill_chunk
-        for sequence in prefilling:
-            start = sequence.position
-            end = min(start - start % chunk + chunk, len(sequence.prompt))
-            if end - start > context.capacity - context.size:
-                continue  # the oldest prefilling sequence always fits; later ones wait a step
-            for position in range(start, end):
-                index = context.add(sequence.prompt[position], position, sequence.sequence_id, False)
-            sequence.position = end
-            if end == len(sequence.prompt):
-                context.set_wants_logits(index)
+                start = sequence.position
+                end = min(start - start % chunk + chunk, len(sequence.prompt))
+                if end - start <= room:  # the oldest prefilling sequence always fits; later ones may wait
+                    spans[id(sequence)] = (start, end)
+                    room -= end - start
+        outputs: list[tuple[ActiveSequence, int]] = []
+        for sequence in sorted(self._active, key=lambda sequence: sequence.sequence_id):
+            if not sequence.prefilling:
+                index = context.add(sequence.next_token, sequence.position, sequence.sequence_id, True)
+                sequence.fed.append(sequence.next_token)
+                sequence.position += 1
                 outputs.append((sequence, index))
+            elif (span := spans.get(id(sequence))) is not None:
+                start, end = span
+                for position in range(start, end):
+                    index = context.add(sequence.prompt[position], position, sequence.sequence_id, False)
+                sequence.position = end
+                if end == len(sequence.prompt):
+                    context.set_wants_logits(index)
+                    outputs.append((sequence, index))
         return outputs

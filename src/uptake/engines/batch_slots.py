@@ -8,8 +8,6 @@ server does the same with its slots).
 
 from __future__ import annotations
 
-from collections import deque
-
 
 def shared_prefix(first: list[int], second: list[int]) -> int:
     length = 0
@@ -21,30 +19,42 @@ def shared_prefix(first: list[int], second: list[int]) -> int:
 
 
 class SlotCache:
-    """Free sequence ids, least recently used first, each with the tokens its cells hold."""
+    """Free sequence ids, each with the tokens its cells hold.
+
+    Among equally good ids the lowest is taken: the ids in use then stay packed from 0, which lets
+    llama.cpp decode a step in one forward pass (see batch_context).
+    """
 
     def __init__(self, sequences: int, reuse_prefixes: bool = True) -> None:
         self.reuse_prefixes = reuse_prefixes
-        self._free: deque[int] = deque(range(sequences))
+        self._free: set[int] = set(range(sequences))
         self._cached: list[list[int]] = [[] for _ in range(sequences)]
 
     def __bool__(self) -> bool:
         return bool(self._free)
 
+    def lowest_free(self) -> int | None:
+        return min(self._free, default=None)
+
     def take(self, prompt: list[int]) -> tuple[int, int]:
         """(sequence id, prompt tokens whose cells can be kept). At least one token is always left to
         compute, because its logits are what the first sampled token is drawn from."""
-        best, kept = self._free[0], 0
+        candidates = sorted(self._free)
+        best, kept = candidates[0], 0
         if self.reuse_prefixes:
-            for sequence_id in self._free:
+            for sequence_id in candidates:
                 length = min(shared_prefix(self._cached[sequence_id], prompt), len(prompt) - 1)
                 if length > kept:
                     best, kept = sequence_id, length
-        self._free.remove(best)
-        self._cached[best] = []
+        self.take_id(best)
         return best, kept
+
+    def take_id(self, sequence_id: int) -> None:
+        """Take this free id whatever its cells hold; they are about to be overwritten."""
+        self._free.remove(sequence_id)
+        self._cached[sequence_id] = []
 
     def give_back(self, sequence_id: int, cached: list[int]) -> None:
         """The sequence is free again; its cells hold `cached` (empty when they were cleared)."""
         self._cached[sequence_id] = cached if self.reuse_prefixes else []
-        self._free.append(sequence_id)
+        self._free.add(sequence_id)

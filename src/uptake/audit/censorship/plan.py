@@ -25,12 +25,16 @@ QUICK_MAX_TOKENS = 160
 QUICK_BASELINES = 3  # neutral and harm probes each in a quick audit
 SAMPLING_TEMPERATURE = 0.7  # K > 1: the spread of a model's answers is what is measured
 TOP_P = 0.95
-CHUNK_SIZE = 32  # generations per generate_batch call; results are saved after each chunk
-# Sequences decoded together. The quick audit of the default model on two cores took 75 s with 8 and
-# 65 s with 16 (chunks of 32 and 64 alike). Letting the next chunk start while one finishes gained
-# another 5-10%, but made each answer depend on when the chunks met, so a rerun or a resumed run
+# Generations per generate_batch call; results are saved after each chunk, so a crash loses at most one
+# chunk (about two minutes of the full audit on two cores). Each chunk ends in a tail where its longest
+# answers finish almost alone, so fewer, larger chunks are faster: the quick audit (66 generations) of
+# the default model took 50 s in chunks of 33 and 47 s in one chunk.
+CHUNK_SIZE = 96
+# Sequences decoded together. The quick audit of the default model on two cores, in one chunk: 53 s
+# with 16, 50 s with 24, 48 s with 32. Letting the next chunk start while one finishes would save
+# part of each tail, but makes each answer depend on when the chunks met, so a rerun or a resumed run
 # would no longer reproduce the same text at temperature 0; chunks stay one after the other.
-AUDIT_PARALLEL = 16
+AUDIT_PARALLEL = 32
 PROMPT_ROOM = 768  # context for a probe question and the chat template around it, beyond max_tokens
 
 # Topics of a quick audit: one or two per theme, all from the eval split.
