@@ -111,6 +111,26 @@ def test_a_sequence_moved_to_a_lower_id_goes_on_with_its_solo_text(engine: Llama
         packed.close()
 
 
+def test_a_batch_sharing_a_prefix_computes_it_once_and_gets_the_solo_texts(engine: LlamaCppEngine) -> None:
+    history = "we talked about cats and mats for a while. " * 2
+    requests = [greedy(history + question, max_tokens=8) for question in ("first?", "second?", "third?", "fourth?")]
+    prompts = [engine.tokenize_prompt(request) for request in requests]
+    # each later prompt copies the longest prefix it shares with an earlier one
+    copied = [max(shared_prefix(earlier, prompt) for earlier in prompts[:index]) for index, prompt in enumerate(prompts)
+              if index]
+    assert min(copied) > 40
+    copying = BatchScheduler(engine, parallel=4, context_per_sequence=CONTEXT, threads=1)
+    solo = BatchScheduler(engine, parallel=1, context_per_sequence=CONTEXT, threads=1, reuse_prefixes=False)
+    try:
+        together = copying.generate_batch(requests)
+        assert copying.stats().reused_prompt_tokens == sum(copied)  # the first computes it, three copy it
+        assert [result.text for result in together] == [solo.generate(request).text for request in requests]
+        assert solo.stats().reused_prompt_tokens == 0
+    finally:
+        copying.close()
+        solo.close()
+
+
 def test_free_ids_are_taken_lowest_first_among_equal_prefixes() -> None:
     slots = SlotCache(4)
     assert [slots.take([1])[0] for _ in range(4)] == [0, 1, 2, 3] and slots.lowest_free() is None

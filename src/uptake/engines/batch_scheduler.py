@@ -23,9 +23,14 @@ from uptake.engines.batch_context import BatchContext, ContextShape
 from uptake.engines.batch_handle import SequenceHandle
 from uptake.engines.batch_sampling import PieceDecoder, SamplerChain, SamplingSettings, grammar_text_for_schema
 from uptake.engines.batch_sequence import ActiveSequence
-from uptake.engines.batch_slots import SlotCache
+from uptake.engines.batch_slots import SlotCache, shared_prefix
 from uptake.engines.llamacpp import LlamaCppEngine
 from uptake.errors import ContextOverflowError, EngineError
+
+# A new request copies a running sequence's cells when they hold at least this many more of its prompt
+# than a free id does: copying a sequence's stream is one memory copy, cheaper than computing even a few
+# tokens, but a newcomer may wait a step for the cells.
+MIN_COPIED_PREFIX = 16
 
 
 class SchedulerBusyError(EngineError):
@@ -245,17 +250,50 @@ class BatchScheduler:
                 if self._closed:
                     return False
                 self._drop_cancelled()
-                while self._waiting and self._slots:
-                    sequence = self._waiting.popleft()
-                    sequence.sequence_id, sequence.position = self._slots.take(sequence.prompt)
-                    self._context.forget(sequence.sequence_id, keep=sequence.position)
-                    self._reused_total += sequence.position
-                    self._active.append(sequence)
-                    self._condition.notify_all()  # room in the waiting queue for blocked submitters
+                self._start_waiting()
                 if self._active:
                     self._pack()
                     return True
                 self._condition.wait()
+
+    def _start_waiting(self) -> None:
+        """Give waiting sequences free ids, oldest first, each with the longest prefix already computed.
+
+        A free id's cells may hold a finished request's prefix (SlotCache). A running sequence may hold a
+        longer one (a batch of prompts with one system text): its cells are copied over. When its cells
+        for that prefix are not computed yet, the newcomer waits a step for them rather than compute the
+        same tokens again: a batch of N such prompts computes the shared text once, not N times.
+        Condition held.
+        """
+        deferred: list[ActiveSequence] = []
+        while self._waiting and self._slots:
+            sequence = self._waiting.popleft()
+            sequence_id, kept = self._slots.best(sequence.prompt)
+            donor, shared = self._running_prefix(sequence.prompt)
+            if donor is not None and shared >= kept + MIN_COPIED_PREFIX:
+                if donor.position < shared:
+                    deferred.append(sequence)
+                    continue
+                sequence_id, kept = min(self._slots.free_ids()), shared  # its cells are all replaced
+                self._context.move(donor.sequence_id, sequence_id)
+            self._slots.take_id(sequence_id)
+            self._context.forget(sequence_id, keep=kept)
+            sequence.sequence_id, sequence.position = sequence_id, kept
+            self._reused_total += kept
+            self._active.append(sequence)
+            self._condition.notify_all()  # room in the waiting queue for blocked submitters
+        self._waiting.extendleft(reversed(deferred))
+
+    def _running_prefix(self, prompt: list[int]) -> tuple[ActiveSequence | None, int]:
+        """The running sequence whose prompt shares the longest prefix with `prompt`, and its length (at most
+        all but the last token of `prompt`)."""
+        donor, longest = None, 0
+        if self._slots.reuse_prefixes:
+            for sequence in self._active:
+                length = min(shared_prefix(sequence.prompt, prompt), len(prompt) - 1)
+                if length > longest:
+                    donor, longest = sequence, length
+        return donor, longest
 
     def _pack(self) -> None:
         """Move the highest running sequence into the lowest free id below it until the ids in use run

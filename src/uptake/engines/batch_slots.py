@@ -33,12 +33,15 @@ class SlotCache:
     def __bool__(self) -> bool:
         return bool(self._free)
 
+    def free_ids(self) -> set[int]:
+        return set(self._free)
+
     def lowest_free(self) -> int | None:
         return min(self._free, default=None)
 
-    def take(self, prompt: list[int]) -> tuple[int, int]:
-        """(sequence id, prompt tokens whose cells can be kept). At least one token is always left to
-        compute, because its logits are what the first sampled token is drawn from."""
+    def best(self, prompt: list[int]) -> tuple[int, int]:
+        """The free id to take for `prompt`, and how many of its tokens that id's cells already hold. At least
+        one token is always left to compute, because its logits are what the first token is drawn from."""
         candidates = sorted(self._free)
         best, kept = candidates[0], 0
         if self.reuse_prefixes:
@@ -46,6 +49,11 @@ class SlotCache:
                 length = min(shared_prefix(self._cached[sequence_id], prompt), len(prompt) - 1)
                 if length > kept:
                     best, kept = sequence_id, length
+        return best, kept
+
+    def take(self, prompt: list[int]) -> tuple[int, int]:
+        """Take `best(prompt)`: (sequence id, prompt tokens whose cells can be kept)."""
+        best, kept = self.best(prompt)
         self.take_id(best)
         return best, kept
 
