@@ -131,15 +131,22 @@ def test_a_batch_sharing_a_prefix_computes_it_once_and_gets_the_solo_texts(engin
         solo.close()
 
 
+def take(slots: SlotCache, prompt: list[int]) -> tuple[int, int]:
+    """What the scheduler does for a request that copies no running sequence's cells."""
+    sequence_id, kept = slots.best(prompt)
+    slots.take_id(sequence_id)
+    return sequence_id, kept
+
+
 def test_free_ids_are_taken_lowest_first_among_equal_prefixes() -> None:
     slots = SlotCache(4)
-    assert [slots.take([1])[0] for _ in range(4)] == [0, 1, 2, 3] and slots.lowest_free() is None
+    assert [take(slots, [1])[0] for _ in range(4)] == [0, 1, 2, 3] and not slots
     for sequence_id in (3, 1, 2):
         slots.give_back(sequence_id, [7, 8])
     assert slots.lowest_free() == 1
-    assert slots.take([7, 8, 9]) == (1, 2)
+    assert take(slots, [7, 8, 9]) == (1, 2)
     slots.take_id(3)
-    assert slots.take([7, 8, 9]) == (2, 2) and not slots
+    assert take(slots, [7, 8, 9]) == (2, 2) and not slots
 
 
 def test_a_shared_prefix_is_reused_and_gives_the_same_text(engine: LlamaCppEngine, scheduler: BatchScheduler) -> None:
@@ -162,18 +169,18 @@ def test_a_shared_prefix_is_reused_and_gives_the_same_text(engine: LlamaCppEngin
 
 def test_the_slot_with_the_longest_shared_prefix_is_chosen_and_one_token_is_left_to_compute() -> None:
     slots = SlotCache(3)
-    first, second, third = slots.take([1]), slots.take([1]), slots.take([1])
+    first, second, third = take(slots, [1]), take(slots, [1]), take(slots, [1])
     assert {first[0], second[0], third[0]} == {0, 1, 2} and first[1] == 0
     slots.give_back(0, [5, 6, 7, 8])
     slots.give_back(1, [5, 6, 9])
     slots.give_back(2, [])
-    assert slots.take([5, 6, 7, 8]) == (0, 3)  # the whole prompt is cached, yet its last token is recomputed
-    assert slots.take([5, 6, 9, 9]) == (1, 3)
-    assert slots.take([4]) == (2, 0)
+    assert take(slots, [5, 6, 7, 8]) == (0, 3)  # the whole prompt is cached, yet its last token is recomputed
+    assert take(slots, [5, 6, 9, 9]) == (1, 3)
+    assert take(slots, [4]) == (2, 0)
     assert not slots
     without = SlotCache(1, reuse_prefixes=False)
-    without.give_back(without.take([1, 2])[0], [1, 2])
-    assert without.take([1, 2, 3]) == (0, 0)
+    without.give_back(take(without, [1, 2])[0], [1, 2])
+    assert take(without, [1, 2, 3]) == (0, 0)
 
 
 def test_stop_strings_cut_the_text_inside_a_batch(scheduler: BatchScheduler) -> None:

@@ -274,7 +274,7 @@ class BatchScheduler:
                 if donor.position < shared:
                     deferred.append(sequence)
                     continue
-                sequence_id, kept = min(self._slots.free_ids()), shared  # its cells are all replaced
+                sequence_id, kept = self._slots.lowest_free(), shared  # its cells are all replaced
                 self._context.move(donor.sequence_id, sequence_id)
             self._slots.take_id(sequence_id)
             self._context.forget(sequence_id, keep=kept)
@@ -299,10 +299,10 @@ class BatchScheduler:
         """Move the highest running sequence into the lowest free id below it until the ids in use run
         from 0: a step whose ids have a gap costs llama.cpp one forward pass per run of consecutive ids.
         The old id keeps its cells (and so its prefix for a later request). Condition held."""
-        while True:
+        while self._slots:
             free = self._slots.lowest_free()
             highest = max(self._active, key=lambda sequence: sequence.sequence_id)
-            if free is None or free > highest.sequence_id:
+            if free > highest.sequence_id:
                 return
             self._slots.take_id(free)
             self._context.move(highest.sequence_id, free)

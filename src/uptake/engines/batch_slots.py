@@ -33,11 +33,9 @@ class SlotCache:
     def __bool__(self) -> bool:
         return bool(self._free)
 
-    def free_ids(self) -> set[int]:
-        return set(self._free)
-
-    def lowest_free(self) -> int | None:
-        return min(self._free, default=None)
+    def lowest_free(self) -> int:
+        """The lowest free id (there must be one)."""
+        return min(self._free)
 
     def best(self, prompt: list[int]) -> tuple[int, int]:
         """The free id to take for `prompt`, and how many of its tokens that id's cells already hold. At least
@@ -49,12 +47,6 @@ class SlotCache:
                 length = min(shared_prefix(self._cached[sequence_id], prompt), len(prompt) - 1)
                 if length > kept:
                     best, kept = sequence_id, length
-        return best, kept
-
-    def take(self, prompt: list[int]) -> tuple[int, int]:
-        """Take `best(prompt)`: (sequence id, prompt tokens whose cells can be kept)."""
-        best, kept = self.best(prompt)
-        self.take_id(best)
         return best, kept
 
     def take_id(self, sequence_id: int) -> None:
