@@ -85,15 +85,6 @@ def submit(
 
 async def events(job: Job) -> AsyncIterator[tuple[int, StreamEvent]]:
     """Every choice's events as they come, tagged with the choice index."""
-    if len(job.handles) == 1:  # most requests: no merging, one task switch less per token
-        try:
-            async for event in job.handles[0]:
-                if isinstance(event, Finish):
-                    job.metrics.record_finish(job.served.name, event)
-                yield 0, event
-        finally:
-            job.cancel()
-        return
     merged: asyncio.Queue[tuple[int, StreamEvent | BaseException | None]] = asyncio.Queue()
 
     async def pump(index: int, handle: SequenceHandle) -> None:
