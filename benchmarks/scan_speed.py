@@ -40,7 +40,7 @@ PYTORCH_BYTES = 256 * MiB
 UPTAKE_RUN = """
 import json, sys
 from pathlib import Path
-from uptake.audit.artifacts import scan_path
+from uptake.scan import scan_path
 report = scan_path(Path(sys.argv[1]), compute_hash=sys.argv[2] == "hash")
 print(json.dumps({"verdict": report.verdict.value, "scan_s": report.duration_s}))
 """
@@ -75,7 +75,7 @@ def write_pytorch(path: Path, pickle_bytes: bytes) -> None:
 
 def _test_builders() -> Any:
     """The fixture builders of the scanner's tests (opcode-level pickles; torch is not needed)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "audit" / "artifacts"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "scan"))
     import artifact_builders
 
     return artifact_builders
@@ -178,7 +178,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     model = args.model or default_model_path()
-    baseline = measure([sys.executable, "-c", "import uptake.audit.artifacts"], args.repeats)["peak_rss_mib"]
+    baseline = measure([sys.executable, "-c", "import uptake.scan"], args.repeats)["peak_rss_mib"]
     rows = []
     with tempfile.TemporaryDirectory(prefix="uptake-scan-bench-") as folder:
         rows.append(benchmark_file("default model (GGUF)", model, args.modelscan, args.repeats))

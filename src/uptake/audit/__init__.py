@@ -1,1 +1,1 @@
-"""Audits of models: censorship behaviour (censorship/) and model-file safety (artifacts/)."""
+"""Audits of model behaviour: censorship (censorship/). Model files are checked by uptake.scan."""

@@ -12,17 +12,15 @@ from uptake.cli.output import ByteProgress, console, err_console, human_bytes, h
 from uptake.models.catalog import CatalogEntry, load_catalog
 from uptake.models.pull import pull_model
 from uptake.models.store import Gate, Store, StoredModel
+from uptake.scan.gate import scan_gate as make_gate
 from uptake.settings import get_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def scan_gate(force: bool) -> Gate | None:
-    """The artifact scan as a store gate, when the scanner is installed; it refuses dangerous files."""
-    try:
-        from uptake.audit.artifacts.gate import scan_gate as make_gate
-    except ImportError:
-        return None
+def scan_gate(force: bool) -> Gate:
+    """The artifact scan as the store's gate. It always exists (the scanner needs no optional package);
+    it refuses dangerous and unreadable files unless `force`."""
     gate: Gate = make_gate(force=force)
     return gate
 

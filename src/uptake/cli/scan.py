@@ -12,13 +12,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from uptake.audit.artifacts.bom import write_bom
-from uptake.audit.artifacts.report import EXIT_USAGE, FileReport, Finding, ScanReport, Severity, Verdict
-from uptake.audit.artifacts.scanner import Target, scan_targets
 from uptake.cli.output import console, err_console, human_bytes, print_json
 from uptake.errors import UptakeError, UsageError
 from uptake.models.catalog import load_catalog
 from uptake.models.store import Store
+from uptake.scan.bom import write_bom
+from uptake.scan.report import EXIT_USAGE, FileReport, Finding, ScanReport, Severity, Verdict
+from uptake.scan.scanner import Target, scan_targets
 from uptake.settings import get_settings
 
 VERDICT_STYLES = {

@@ -7,7 +7,6 @@ are exposed to the template.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -61,10 +60,6 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 _ENV = _environment()
-
-
-def template_sha256(template: str) -> str:
-    return hashlib.sha256(template.encode("utf-8")).hexdigest()
 
 
 def render_chat(

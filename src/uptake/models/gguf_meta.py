@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from uptake.errors import UsageError
 from uptake.models.gguf_header import ArrayValue, GGUFFormatError, GGUFHeader, read_gguf_header
+from uptake.models.template_hash import chat_template_sha256
 
 GGUF_MAGIC = b"GGUF"
 
@@ -96,7 +96,7 @@ def metadata_from_header(header: GGUFHeader) -> GGUFMetadata:
         vocab_size=vocab_size,
         tokenizer_model=header.get("tokenizer.ggml.model"),
         chat_template=template,
-        chat_template_sha256=hashlib.sha256(template.encode()).hexdigest() if template else None,
+        chat_template_sha256=chat_template_sha256(template) if template else None,
         bos_token=_token(tokens, header.get("tokenizer.ggml.bos_token_id")),
         eos_token=_token(tokens, header.get("tokenizer.ggml.eos_token_id")),
         tensor_count=len(header.tensors),
