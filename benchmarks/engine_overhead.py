@@ -73,7 +73,7 @@ def wrapper_cost_us(pieces: int = 20_000) -> float:
     import codecs
 
     from uptake.engines.base import TextDelta
-    from uptake.engines.llamacpp import StopMatcher
+    from uptake.engines.stops import StopMatcher
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     matcher = StopMatcher(["</s>", "\n\nUser:"])

@@ -9,11 +9,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from uptake.engines.base import Engine, Finish, GenerationRequest, TextDelta
-from uptake.engines.llamacpp import LlamaCppEngine, StopMatcher
+from uptake.engines.base import Engine, Finish, GenerationRequest, PromptRequest, SamplingSettings, TextDelta
+from uptake.engines.llamacpp import LlamaCppEngine
 from uptake.engines.loader import load_engine
 from uptake.errors import ContextOverflowError, UsageError
 from uptake.models.store import Store
+from uptake.models.template_hash import chat_template_sha256
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,30 @@ def greedy(prompt: str, **settings: object) -> GenerationRequest:
 def test_engine_satisfies_the_seam(engine: LlamaCppEngine) -> None:
     assert isinstance(engine, Engine)
     assert engine.context_size == 256
+
+
+def test_info_names_what_the_engine_was_loaded_with(engine: LlamaCppEngine, tiny_gguf: Path) -> None:
+    info = engine.info
+    assert info.engine == "LlamaCppEngine" and info.model_path == str(tiny_gguf)
+    assert (info.context_size, info.context_per_sequence, info.threads, info.flash_attention) == (256, 256, 1, False)
+    assert engine.chat_template is not None
+    assert info.chat_template_sha256 == chat_template_sha256(engine.chat_template)
+    assert info.vocabulary_size > 256 and info.embedding_size == 64
+
+
+def test_prepare_tokenizes_chat_and_raw_prompts_and_checks_them(engine: LlamaCppEngine) -> None:
+    chat = engine.prepare(greedy("hello there"))
+    assert list(chat.tokens) == engine.tokenize_prompt(greedy("hello there"))
+    assert chat.sampling == greedy("hello there").sampling_settings()
+    text = engine.prepare(PromptRequest(prompt="once upon <|im_end|>"))
+    assert list(text.tokens) == engine.tokenize_text("once upon <|im_end|>")
+    assert engine.prepare(PromptRequest(prompt=text.tokens)).tokens == text.tokens
+    with pytest.raises(UsageError, match="token ids"):
+        engine.prepare(PromptRequest(prompt=(1, engine.info.vocabulary_size)))
+    with pytest.raises(ContextOverflowError):
+        engine.prepare(PromptRequest(prompt="word " * 300))
+    with pytest.raises(UsageError, match="JSON schema"):
+        engine.prepare(PromptRequest(prompt="x", sampling=SamplingSettings(json_schema={"type": "no-such-type"})))
 
 
 def test_greedy_generation_is_deterministic_and_respects_max_tokens(engine: LlamaCppEngine) -> None:
@@ -80,6 +105,11 @@ def test_embeddings_have_the_model_width(engine: LlamaCppEngine) -> None:
     vectors = engine.embed(["one", "two words"])
     assert len(vectors) == 2 and all(len(v) == 64 for v in vectors)
     assert vectors[0] != vectors[1]
+    assert engine.count_embedding_tokens(["one", "two words"]) == sum(
+        len(engine.tokenize_text(text)) for text in ("one", "two words")
+    )
+    with pytest.raises(ContextOverflowError):
+        engine.embed(["word " * 300])
 
 
 def test_batch_returns_results_in_request_order(engine: LlamaCppEngine) -> None:
@@ -98,23 +128,3 @@ def test_loader_resolves_store_names(tiny_gguf: Path) -> None:
         loaded.close()
 
 
-@pytest.mark.parametrize(
-    ("pieces", "stops", "expected"),
-    [
-        (["Hello ", "wor", "ld"], ["world"], "Hello "),
-        (["ab", "c"], ["x"], "abc"),
-        (["a<", "/s", "> after"], ["</s>"], "a"),
-        (["a<", "b"], ["</s>"], "a<b"),
-    ],
-)
-def test_stop_matcher_never_leaks_a_stop_string(pieces: list[str], stops: list[str], expected: str) -> None:
-    matcher = StopMatcher(stops)
-    out = ""
-    for piece in pieces:
-        text, hit = matcher.feed(piece)
-        out += text
-        if hit:
-            break
-    else:
-        out += matcher.flush()
-    assert out == expected

@@ -1,4 +1,9 @@
-"""Helpers shared by the server tests (imported by name: pytest puts this folder on sys.path)."""
+"""Helpers shared by the server tests (imported by name: pytest puts this folder on sys.path).
+
+Most tests serve a scripted MockEngine: what they test is the server's own logic (wire format, auth,
+errors, queueing, disconnects), and the mock keeps a batching engine's promises. Tests of batching and
+one end-to-end test serve the tiny GGUF on the real llama.cpp engine.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from uptake.serve.registry import ModelRegistry, ModelSpec
+from uptake.engines.base import Engine, GenerationRequest
+from uptake.engines.mock import MockEngine
+from uptake.serve.registry import ModelRegistry, ModelSpec, ServedModel
 from uptake.serve.runner import ServeOptions, load_served_model
 from uptake.settings import get_settings
 
@@ -15,16 +22,41 @@ PARALLEL = 4
 BASE_URL = "http://uptake.test"
 
 
-def forced_long_body(tokens: int, **fields: object) -> dict[str, object]:
-    """A chat request whose schema forces `tokens` tokens with no way to stop early: seconds of work,
-    so a sequence that is gone within a test's short waits was cancelled, not finished."""
-    schema = {"type": "string", "pattern": f"^a{{{tokens}}}$"}
+def chatty(request: GenerationRequest) -> str:
+    """The prompt echoed, then more words than most token limits, which depend on the seed: like a model,
+    a request's text repeats for the same seed and differs for another."""
+    seed = "any" if request.seed is None else request.seed
+    return " ".join([request.messages[-1].content, *(f"w{seed}.{index}" for index in range(CONTEXT))])
+
+
+def endless(request: GenerationRequest) -> str:
+    """As many words as the request allows: a sequence that runs until its limit or its cancellation."""
+    return " ".join(["a"] * request.max_tokens)
+
+
+def mock_engine(**options: object) -> MockEngine:
+    settings: dict[str, object] = {"responder": chatty, "context_size": CONTEXT, "parallel": PARALLEL, **options}
+    return MockEngine(**settings)  # type: ignore[arg-type]
+
+
+def registry_of(engine: Engine, name: str = "tiny", aliases: tuple[str, ...] = ("tiny-alias",)) -> ModelRegistry:
+    models = ModelRegistry()
+    models.add(ServedModel(name=name, engine=engine, aliases=aliases))
+    models.mark_ready()
+    return models
+
+
+def mock_registry(**options: object) -> ModelRegistry:
+    return registry_of(mock_engine(**options))
+
+
+def long_body(tokens: int, **fields: object) -> dict[str, object]:
+    """A chat request for `tokens` tokens; served by an `endless` mock engine it runs until cancelled."""
     return {
         "model": "tiny",
         "messages": [{"role": "user", "content": "go"}],
-        "max_tokens": tokens + 10,
+        "max_tokens": tokens,
         "temperature": 0,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
         **fields,
     }
 

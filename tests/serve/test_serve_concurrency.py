@@ -1,4 +1,5 @@
-"""N simultaneous streams finish with exactly the text each produces alone (temperature 0)."""
+"""N simultaneous streams finish with exactly the text each produces alone (temperature 0), on the real
+llama.cpp engine's continuous batching."""
 
 from __future__ import annotations
 
@@ -31,16 +32,18 @@ async def stream_text(client: openai.AsyncOpenAI, index: int, max_tokens: int) -
     return "".join([chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices])
 
 
-async def test_simultaneous_streams_equal_their_solo_runs(client: openai.AsyncOpenAI, models: ModelRegistry) -> None:
+async def test_simultaneous_streams_equal_their_solo_runs(
+    tiny_client: openai.AsyncOpenAI, tiny_models: ModelRegistry
+) -> None:
     lengths = [8 + 5 * (index % 3) for index in range(STREAMS)]  # staggered ends: sequences leave and join
-    alone = [await stream_text(client, index, lengths[index]) for index in range(STREAMS)]
-    together = await asyncio.gather(*(stream_text(client, index, lengths[index]) for index in range(STREAMS)))
+    alone = [await stream_text(tiny_client, index, lengths[index]) for index in range(STREAMS)]
+    together = await asyncio.gather(*(stream_text(tiny_client, index, lengths[index]) for index in range(STREAMS)))
     assert list(together) == alone
     assert len(set(alone)) > 1
-    engine = models.get("tiny").engine
+    engine = tiny_models.get("tiny").engine
     solo_engine = [
         engine.generate(GenerationRequest.from_prompt(prompt(index), temperature=0.0, max_tokens=lengths[index])).text
         for index in range(STREAMS)
     ]
     assert solo_engine == alone
-    assert models.get("tiny").scheduler.stats().active == 0
+    assert engine.stats().active == 0

@@ -1,13 +1,13 @@
-"""A client that hangs up frees its sequence at once, streaming or not (real sockets, loopback)."""
+"""A client that hangs up frees its sequence at once, streaming or not (real sockets, loopback), on a
+scripted engine whose sequences run until their limit unless cancelled."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from serve_support import LiveServer, forced_long_body, tiny_registry, wait_for_async
+from serve_support import LiveServer, endless, long_body, mock_registry, wait_for_async
 
 from uptake.serve.app import create_app
 from uptake.serve.registry import ModelRegistry
@@ -15,18 +15,18 @@ from uptake.serve.registry import ModelRegistry
 pytestmark = pytest.mark.anyio
 
 LONG = 16_000
-BODY = forced_long_body(LONG)
+BODY = long_body(LONG)
 
 
 @pytest.fixture(scope="module")
-def long_models(tiny_gguf: Path) -> Iterator[ModelRegistry]:
-    served = tiny_registry(tiny_gguf, parallel=2, context_per_sequence=LONG + 64)
+def long_models() -> Iterator[ModelRegistry]:
+    served = mock_registry(responder=endless, parallel=2, context_size=LONG + 64, step_s=0.005)
     yield served
     served.close()
 
 
 def stats(models: ModelRegistry) -> tuple[int, int]:
-    current = models.get("tiny").scheduler.stats()
+    current = models.get("tiny").engine.stats()
     return current.active, current.cancelled
 
 
@@ -39,7 +39,7 @@ async def test_hanging_up_a_stream_cancels_its_sequence(long_models: ModelRegist
                 async for line in answer.aiter_lines():
                     if line.startswith("data: "):
                         break
-                # The first chunk may leave before the scheduler admits the sequence: wait for it to run.
+                # The first chunk may leave before the engine admits the sequence: wait for it to run.
                 await wait_for_async(lambda: stats(long_models)[0] == 1, what="the sequence to start")
             await wait_for_async(
                 lambda: stats(long_models) == (0, cancelled_before + 1), what="the sequence to be cancelled"

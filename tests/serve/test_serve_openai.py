@@ -1,21 +1,22 @@
-"""The server through the official openai client, in-process (httpx.ASGITransport), on the tiny GGUF."""
+"""The server through the official openai client, in-process (httpx.ASGITransport), on a scripted engine:
+the wire format, errors, health and metrics are the server's own logic. test_serve_end_to_end runs the
+same client against the real llama.cpp engine."""
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import jsonschema
 import numpy as np
 import openai
 import pytest
-from serve_support import CONTEXT, tiny_registry
+from serve_support import CONTEXT, mock_engine, registry_of
 
+from uptake.engines.base import PromptRequest
 from uptake.serve.app import create_app
-from uptake.serve.registry import ModelRegistry
+from uptake.serve.completions import DEFAULT_MAX_TOKENS
+from uptake.serve.registry import ModelRegistry, ServedModel
 
 pytestmark = pytest.mark.anyio
 
@@ -109,50 +110,24 @@ async def test_stop_strings_cut_the_reply(client: openai.AsyncOpenAI) -> None:
     assert cut.choices[0].finish_reason == "stop"
 
 
-async def test_json_schema_response_format_gives_valid_json(client: openai.AsyncOpenAI) -> None:
-    schema = {
-        "type": "object",
-        "properties": {"size": {"enum": ["small", "large"]}, "count": {"type": "integer"}},
-        "required": ["size", "count"],
-    }
-    reply = await client.chat.completions.create(
-        model="tiny",
-        messages=HELLO,
-        temperature=0,
-        max_tokens=100,
-        response_format={"type": "json_schema", "json_schema": {"name": "thing", "schema": schema}},
-    )
-    jsonschema.validate(json.loads(reply.choices[0].message.content or ""), schema)
-
-
-async def test_json_object_response_format_gives_a_json_object(client: openai.AsyncOpenAI) -> None:
-    reply = await client.chat.completions.create(
-        model="tiny", messages=HELLO, temperature=0, max_tokens=CONTEXT, response_format={"type": "json_object"}
-    )
-    if reply.choices[0].finish_reason == "stop":
-        assert isinstance(json.loads(reply.choices[0].message.content or ""), dict)
-    else:  # a random-weight model may fill the context inside a string; it must still be JSON so far
-        assert (reply.choices[0].message.content or "").lstrip().startswith("{")
-
-
-async def test_completions_take_text_tokens_and_several_prompts(
+async def test_completions_take_several_prompts_text_or_tokens(
     client: openai.AsyncOpenAI, models: ModelRegistry
 ) -> None:
     text = await client.completions.create(model="tiny", prompt="once upon", max_tokens=6, temperature=0)
-    tokens = models.get("tiny").engine.llama.tokenize(b"once upon", add_bos=True, special=True)
-    by_tokens = await client.completions.create(model="tiny", prompt=tokens, max_tokens=6, temperature=0)
     assert text.object == "text_completion"
-    assert text.choices[0].text == by_tokens.choices[0].text
+    assert text.choices[0].text.startswith("once upon")
     several = await client.completions.create(
         model="tiny", prompt=["once upon", "a time"], max_tokens=4, temperature=0, n=2
     )
     assert [choice.index for choice in several.choices] == [0, 1, 2, 3]
-    assert several.choices[0].text == several.choices[1].text
-    llama = models.get("tiny").engine.llama
-    prompt_tokens = sum(len(llama.tokenize(p, add_bos=True, special=True)) for p in (b"once upon", b"a time"))
+    assert several.choices[0].text == several.choices[1].text != several.choices[2].text
+    engine = models.get("tiny").engine
+    prompt_tokens = sum(engine.prepare(PromptRequest(prompt=p)).prompt_tokens for p in ("once upon", "a time"))
     assert several.usage is not None and several.usage.prompt_tokens == prompt_tokens
+    by_tokens = await client.completions.create(model="tiny", prompt=[5, 6, 7], max_tokens=6, temperature=0)
+    assert by_tokens.usage is not None and by_tokens.usage.prompt_tokens == 3
     default_length = await client.completions.create(model="tiny", prompt="x", temperature=0)
-    assert default_length.usage is not None and default_length.usage.completion_tokens <= 16
+    assert default_length.usage is not None and default_length.usage.completion_tokens == DEFAULT_MAX_TOKENS
 
 
 async def test_streamed_completions_match_whole_ones(client: openai.AsyncOpenAI) -> None:
@@ -162,16 +137,20 @@ async def test_streamed_completions_match_whole_ones(client: openai.AsyncOpenAI)
     assert text == whole.choices[0].text
 
 
-async def test_embeddings_come_as_floats_or_base64_of_the_same_vectors(client: openai.AsyncOpenAI) -> None:
+async def test_embeddings_come_as_floats_or_base64_of_the_same_vectors(
+    client: openai.AsyncOpenAI, models: ModelRegistry
+) -> None:
     floats = await client.embeddings.create(model="tiny", input=["red apple", "blue sky"], encoding_format="float")
     packed = await client.embeddings.create(model="tiny", input=["red apple", "blue sky"])  # client asks base64
     assert [item.index for item in floats.data] == [0, 1]
-    assert floats.usage.prompt_tokens > 0
-    for plain, other in zip(floats.data, packed.data, strict=True):
-        assert len(plain.embedding) == 64
-        assert np.linalg.norm(plain.embedding) == pytest.approx(1.0, abs=1e-4)
+    engine = models.get("tiny").engine
+    assert floats.usage.prompt_tokens == engine.count_embedding_tokens(["red apple", "blue sky"])
+    for plain, other, expected in zip(floats.data, packed.data, engine.embed(["red apple", "blue sky"]), strict=True):
+        assert plain.embedding == expected
         assert np.allclose(plain.embedding, other.embedding, atol=1e-6)
     assert not np.allclose(floats.data[0].embedding, floats.data[1].embedding)
+    with pytest.raises(openai.BadRequestError):
+        await client.embeddings.create(model="tiny", input="x", dimensions=engine.info.embedding_size - 1)
 
 
 async def test_raw_base64_embeddings_are_little_endian_float32(http: httpx.AsyncClient) -> None:
@@ -241,15 +220,12 @@ async def test_malformed_json_and_wrong_routes_are_openai_errors(http: httpx.Asy
     assert wrong_method.status_code == 405 and "error" in wrong_method.json()
 
 
-async def test_bad_token_ids_and_schemas_are_refused(http: httpx.AsyncClient) -> None:
+async def test_bad_and_empty_token_prompts_are_refused(http: httpx.AsyncClient) -> None:
     tokens = await http.post("/v1/completions", json={"model": "tiny", "prompt": [1, 99999999]})
     assert tokens.status_code == 400 and tokens.json()["error"]["param"] == "prompt"
-    bad_schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"$ref": "#/missing"}}}
-    schema = await http.post(
-        "/v1/chat/completions", json={"model": "tiny", "messages": HELLO, "response_format": bad_schema}
-    )
-    assert schema.status_code == 400
-    assert "error" in schema.json()
+    assert "prompt 0 holds token ids outside" in tokens.json()["error"]["message"]
+    empty = await http.post("/v1/completions", json={"model": "tiny", "prompt": [[1], []]})
+    assert empty.status_code == 400 and empty.json()["error"]["message"] == "prompt 1 is empty."
 
 
 async def test_a_huge_body_is_refused_before_it_is_read(app: object, models: ModelRegistry) -> None:
@@ -307,17 +283,11 @@ async def test_metrics_count_requests_tokens_and_timings(http: httpx.AsyncClient
     assert "uptake_tokens_per_second_bucket" in text
 
 
-async def test_a_broken_scheduler_shows_on_health_and_fails_requests_cleanly(
-    tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    broken = tiny_registry(tiny_gguf)
+async def test_a_broken_engine_shows_on_health_and_fails_requests_cleanly() -> None:
+    engine = mock_engine()
+    broken = registry_of(engine)
     try:
-        scheduler = broken.get("tiny").scheduler
-
-        def explode() -> None:
-            raise RuntimeError("simulated backend crash")
-
-        monkeypatch.setattr(scheduler._context, "decode", explode)
+        engine.crash(RuntimeError("simulated backend crash"))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(broken)), base_url="http://t"
         ) as http:
@@ -333,17 +303,11 @@ async def test_a_broken_scheduler_shows_on_health_and_fails_requests_cleanly(
         broken.close()
 
 
-async def test_several_models_are_served_side_by_side(tiny_gguf: Path, tmp_path: Path) -> None:
-    from tiny_gguf import write_tiny_gguf
-    from uptake.serve.registry import ModelSpec
-    from uptake.serve.runner import ServeOptions, load_served_model
-    from uptake.settings import get_settings
-
-    other = write_tiny_gguf(tmp_path / "other.gguf", seed=1)
+async def test_several_models_are_served_side_by_side() -> None:
     models = ModelRegistry()
-    options = ServeOptions(parallel=2, context_per_sequence=CONTEXT, threads=1)
-    for spec in (ModelSpec(str(tiny_gguf), "first", ("a",)), ModelSpec(str(other), "second", ("b",))):
-        models.add(load_served_model(spec, options, get_settings()))
+    for name, alias in (("first", "a"), ("second", "b")):
+        engine = mock_engine(responder=lambda request, name=name: f"this is the {name} model")
+        models.add(ServedModel(name=name, engine=engine, aliases=(alias,)))
     models.mark_ready()
     try:
         async with httpx.AsyncClient(

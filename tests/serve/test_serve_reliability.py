@@ -1,4 +1,5 @@
-"""A few hundred mixed requests against a real server socket, the bad and the rude among them.
+"""A few hundred mixed requests against a real server socket, the bad and the rude among them, on a
+scripted engine that takes a millisecond per token.
 
 Afterwards the server must be healthy, hold no sequence, and answer a normal request.
 """
@@ -11,11 +12,10 @@ import random
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from serve_support import CONTEXT, LiveServer, tiny_registry
+from serve_support import CONTEXT, LiveServer, mock_registry
 
 from uptake.serve.app import create_app
 from uptake.serve.registry import ModelRegistry
@@ -32,8 +32,8 @@ Action = Callable[[httpx.AsyncClient], Awaitable[Outcome]]
 
 
 @pytest.fixture(scope="module")
-def busy_models(tiny_gguf: Path) -> Iterator[ModelRegistry]:
-    served = tiny_registry(tiny_gguf, parallel=4, max_waiting=8)  # a small queue, so some requests get 503s
+def busy_models() -> Iterator[ModelRegistry]:
+    served = mock_registry(parallel=4, max_waiting=8, step_s=0.001)  # a small queue, so some requests get 503s
     yield served
     served.close()
 
@@ -171,7 +171,7 @@ async def test_hundreds_of_mixed_requests_leave_the_server_healthy_and_empty(bus
 
             assert (await http.get("/health")).status_code == 200
             for name in ("uptake_active_sequences", "uptake_queue_depth"):
-                for _ in range(500):  # the last hung-up sequences leave at the scheduler's next step
+                for _ in range(500):  # the last hung-up sequences leave at the engine's next step
                     if await metric(http, name) == 0:
                         break
                     await asyncio.sleep(0.02)

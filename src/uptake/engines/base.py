@@ -6,14 +6,26 @@ translates them to and from the OpenAI wire format.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from uptake.errors import EngineError
+
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "error"]
+
+# One definition of each sampling bound, shared by the chat request and the sampling record.
+Temperature = Annotated[float, Field(ge=0.0, le=5.0)]
+TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+MaxTokens = Annotated[int, Field(ge=1)]
+
+
+class EngineBusyError(EngineError):
+    """The engine's waiting queue is full; the caller should retry later (serve answers 503)."""
 
 
 class ChatMessage(BaseModel):
@@ -23,16 +35,30 @@ class ChatMessage(BaseModel):
     content: str
 
 
+class SamplingSettings(BaseModel):
+    """How one sequence draws its tokens, and when it ends. `json_schema` constrains the output to JSON
+    valid against it; each engine turns it into its own constraint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: Temperature = 0.7
+    top_p: TopP = 0.95
+    max_tokens: MaxTokens = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+
+
 class GenerationRequest(BaseModel):
-    """One generation. `system` is prepended as a system message when given."""
+    """One chat generation. `system` is prepended as a system message when given."""
 
     model_config = ConfigDict(frozen=True)
 
     messages: tuple[ChatMessage, ...] = Field(min_length=1)
     system: str | None = None
-    temperature: float = Field(default=0.7, ge=0.0, le=5.0)
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
-    max_tokens: int = Field(default=512, ge=1)
+    temperature: Temperature = 0.7
+    top_p: TopP = 0.95
+    max_tokens: MaxTokens = 512
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
@@ -46,6 +72,51 @@ class GenerationRequest(BaseModel):
         if self.system is None:
             return list(self.messages)
         return [ChatMessage(role="system", content=self.system), *self.messages]
+
+    def sampling_settings(self) -> SamplingSettings:
+        return SamplingSettings(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            stop=self.stop,
+            seed=self.seed,
+            json_schema=self.json_schema,
+        )
+
+
+class PromptRequest(BaseModel):
+    """A raw prompt, read by the model as it is, with no chat template (OpenAI's /v1/completions).
+
+    `prompt` is text (special tokens in it are read as such) or token ids of the model's vocabulary.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str | tuple[int, ...]
+    sampling: SamplingSettings = SamplingSettings()
+
+    def sampling_settings(self) -> SamplingSettings:
+        return self.sampling
+
+
+AnyRequest = GenerationRequest | PromptRequest
+
+
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """A request rendered and tokenized by one engine and checked against its limits: ready to submit,
+    as often as wanted (n choices of one prompt are n submits with their own seeds)."""
+
+    source: AnyRequest
+    tokens: tuple[int, ...]
+    sampling: SamplingSettings
+
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.tokens)
+
+    def with_sampling(self, sampling: SamplingSettings) -> PreparedPrompt:
+        return PreparedPrompt(self.source, self.tokens, sampling)
 
 
 @dataclass(frozen=True)
@@ -113,9 +184,56 @@ def collect(events: Iterator[StreamEvent]) -> GenerationResult:
     raise RuntimeError("engine stream ended without a Finish event")
 
 
+@dataclass(frozen=True)
+class EngineInfo:
+    """What an engine was loaded with: what serve needs to check requests, and what a run records so
+    that its results can be reproduced. The chat template is named by its hash (None: the fallback)."""
+
+    engine: str
+    model_path: str | None
+    context_size: int  # of a generation alone (`stream`, `generate`)
+    context_per_sequence: int  # of each submitted sequence
+    parallel: int  # sequences decoded together
+    max_waiting: int  # submitted sequences that may wait for a free one before submit refuses
+    threads: int | None
+    batch_size: int | None
+    flash_attention: bool | None
+    chat_template_sha256: str | None
+    vocabulary_size: int
+    embedding_size: int
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """The submitted sequences now, and counters since the engine started."""
+
+    waiting: int
+    active: int
+    parallel: int
+    cancelled: int  # sequences given up by their callers before finishing
+    reused_prompt_tokens: int  # prompt tokens not computed because a cached prefix held them
+
+
+class GenerationHandle(Protocol):
+    """One submitted sequence: its events (with `for`, or `async for` when submitted with an event loop),
+    and a way to give it up, which frees what it holds in the engine."""
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    def cancel(self) -> None: ...
+
+    def __iter__(self) -> Iterator[StreamEvent]: ...
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]: ...
+
+
 @runtime_checkable
 class Engine(Protocol):
     """What every engine offers. Implementations: LlamaCppEngine, MockEngine."""
+
+    @property
+    def info(self) -> EngineInfo: ...
 
     @property
     def context_size(self) -> int: ...
@@ -132,6 +250,31 @@ class Engine(Protocol):
 
     def count_prompt_tokens(self, request: GenerationRequest) -> int:
         """Tokens the rendered prompt of this request takes."""
+        ...
+
+    def prepare(self, request: AnyRequest) -> PreparedPrompt:
+        """Render and tokenize for `submit`. Raises ContextOverflowError when the prompt does not fit a
+        sequence, UsageError when a token id or the JSON schema is not usable."""
+        ...
+
+    def submit(self, prompt: PreparedPrompt, *, loop: asyncio.AbstractEventLoop | None = None) -> GenerationHandle:
+        """Queue one sequence, decoded alongside the others. With `loop`, its events arrive through that
+        event loop (`async for`). Raises EngineBusyError when the waiting queue is full."""
+        ...
+
+    def start(self) -> None:
+        """Allocate what `submit` needs now, so that a failure shows at load rather than at a first request."""
+        ...
+
+    def stats(self) -> EngineStats: ...
+
+    @property
+    def failure(self) -> str | None:
+        """Why the engine stopped taking submissions, if it did."""
+        ...
+
+    def count_embedding_tokens(self, texts: Sequence[str]) -> int:
+        """Tokens `embed` reads for these texts."""
         ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from uptake.engines.base import ChatMessage, Finish, GenerationRequest
 from uptake.serve.error_responses import ApiError, unsupported
-from uptake.serve.generation import Job, collect, event_stream, prepare_chat, sse_frames, submit, usage
+from uptake.serve.generation import Job, collect, event_stream, prepare, sse_frames, submit, usage
 from uptake.serve.openai_schema import (
     ChatChoice,
     ChatChunkChoice,
@@ -63,7 +63,7 @@ def generation_request(body: ChatCompletionRequest, served: ServedModel) -> Gene
             messages=messages,
             temperature=1.0 if body.temperature is None else body.temperature,
             top_p=1.0 if body.top_p is None else body.top_p,
-            max_tokens=body.token_limit() or served.scheduler.context_per_sequence,
+            max_tokens=body.token_limit() or served.engine.info.context_per_sequence,
             stop=body.stops(),
             seed=body.seed,
             json_schema=schema,
@@ -76,8 +76,6 @@ def finish_reason(finish: Finish) -> FinishReasonOut:
     return "length" if finish.reason == "length" else "stop"
 
 
-
-
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
@@ -88,8 +86,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     served = state.model(body.model)
     if refused := body.unsupported():
         raise unsupported(refused)
-    prompt, settings = await prepare_chat(served, generation_request(body, served))
-    job = submit(served, state.metrics, [(prompt, settings)], body.n)
+    prompt = await prepare(served, generation_request(body, served))
+    job = submit(served, state.metrics, [prompt], body.n)
     identity = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if body.stream:

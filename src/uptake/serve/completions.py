@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from uptake.engines.batch_sampling import SamplingSettings
+from uptake.engines.base import PreparedPrompt, PromptRequest, SamplingSettings
 from uptake.serve.chat import event_stream_response, finish_reason
 from uptake.serve.error_responses import ApiError, unsupported
 from uptake.serve.generation import Job, collect, event_stream, sse_frames, submit, usage
@@ -33,27 +33,32 @@ def _prompts(body: CompletionRequest) -> list[str | list[int]]:
     return list(prompt)  # type: ignore[arg-type]
 
 
-def tokenize_prompts(served: ServedModel, prompts: list[str | list[int]]) -> list[list[int]]:
+def prepare_prompts(
+    served: ServedModel, prompts: list[str | list[int]], sampling: SamplingSettings
+) -> list[PreparedPrompt]:
     """Text as llama.cpp's own server reads it (special tokens parsed); token ids checked against the vocab."""
-    llama = served.engine.llama
-    vocabulary = int(llama.n_vocab())
-    result = []
+    vocabulary = served.engine.info.vocabulary_size
     for index, prompt in enumerate(prompts):
-        if isinstance(prompt, str):
-            tokens = [int(t) for t in llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)]
-        else:
-            tokens = prompt
-            if any(not 0 <= token < vocabulary for token in tokens):
-                raise ApiError(
-                    400,
-                    f"prompt {index} holds token ids outside 0..{vocabulary - 1}.",
-                    code="invalid_value",
-                    param="prompt",
-                )
-        if not tokens:
-            raise ApiError(400, f"prompt {index} is empty.", code="invalid_value", param="prompt")
-        result.append(tokens)
-    return result
+        if isinstance(prompt, list) and any(not 0 <= token < vocabulary for token in prompt):
+            raise ApiError(
+                400,
+                f"prompt {index} holds token ids outside 0..{vocabulary - 1}.",
+                code="invalid_value",
+                param="prompt",
+            )
+        if isinstance(prompt, list) and not prompt:
+            raise _empty(index)
+    prepared = []
+    for index, prompt in enumerate(prompts):
+        text_or_tokens = prompt if isinstance(prompt, str) else tuple(prompt)
+        prepared.append(served.engine.prepare(PromptRequest(prompt=text_or_tokens, sampling=sampling)))
+        if not prepared[-1].tokens:
+            raise _empty(index)
+    return prepared
+
+
+def _empty(index: int) -> ApiError:
+    return ApiError(400, f"prompt {index} is empty.", code="invalid_value", param="prompt")
 
 
 @router.post(
@@ -64,15 +69,15 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     served = state.model(body.model)
     if refused := body.unsupported():
         raise unsupported(refused)
-    settings = SamplingSettings(
+    sampling = SamplingSettings(
         temperature=1.0 if body.temperature is None else body.temperature,
         top_p=1.0 if body.top_p is None else body.top_p,
         max_tokens=body.max_tokens or DEFAULT_MAX_TOKENS,
         stop=body.stops(),
         seed=body.seed,
     )
-    prompts = await run_in_threadpool(tokenize_prompts, served, _prompts(body))
-    job = submit(served, state.metrics, [(tokens, settings) for tokens in prompts], body.n)
+    prompts = await run_in_threadpool(prepare_prompts, served, _prompts(body), sampling)
+    job = submit(served, state.metrics, prompts, body.n)
     identity = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if body.stream:

@@ -20,10 +20,7 @@ MAX_INPUTS = 2048
 
 
 def embed(served: ServedModel, texts: list[str]) -> tuple[list[list[float]], int]:
-    llama = served.engine.llama
-    tokens = sum(len(llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)) for text in texts)
-    with served.embed_lock:
-        return served.engine.embed(texts), tokens
+    return served.engine.embed(texts), served.engine.count_embedding_tokens(texts)
 
 
 def encode(vector: list[float], encoding: str) -> list[float] | str:
@@ -40,7 +37,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Any:
         raise ApiError(400, f"at most {MAX_INPUTS} inputs per request.", code="invalid_value", param="input")
     if any(not text for text in texts):
         raise ApiError(400, "an input is an empty string; send text to embed.", code="invalid_value", param="input")
-    size = int(served.engine.llama.n_embd())
+    size = served.engine.info.embedding_size
     if body.dimensions is not None and body.dimensions != size:
         raise ApiError(
             400,

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from uptake.engines.batch_scheduler import SchedulerBusyError
+from uptake.engines.base import EngineBusyError
 from uptake.errors import ContextOverflowError, ModelNotFoundError, UptakeError, UsageError
 
 RETRY_AFTER_S = 1
@@ -97,7 +97,7 @@ def from_uptake_error(error: UptakeError) -> ApiError:
         )
     if isinstance(error, ContextOverflowError):
         return ApiError(400, str(error), code="context_length_exceeded", param="messages")
-    if isinstance(error, SchedulerBusyError):
+    if isinstance(error, EngineBusyError):
         return ApiError(503, str(error), type_="server_error", code="queue_full", retry_after=RETRY_AFTER_S)
     if isinstance(error, UsageError):
         return ApiError(400, str(error), code="invalid_request")

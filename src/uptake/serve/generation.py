@@ -1,8 +1,8 @@
-"""Run the choices of one HTTP request on a model's scheduler, from the event loop.
+"""Run the choices of one HTTP request on a model's engine, from the event loop.
 
-A request with n choices becomes n sequences. Their events are merged into one stream of
+A request with n choices becomes n submitted sequences. Their events are merged into one stream of
 (choice index, event); leaving the stream early (a client that disconnected) cancels every sequence,
-which frees its KV cells at the scheduler's next step.
+which frees what it holds in the engine at the engine's next step.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -19,10 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from uptake.engines.base import Finish, GenerationRequest, StreamEvent, TextDelta
-from uptake.engines.batch_handle import SequenceHandle
-from uptake.engines.batch_sampling import SamplingSettings
-from uptake.engines.batch_scheduler import settings_for
+from uptake.engines.base import AnyRequest, Finish, GenerationHandle, PreparedPrompt, StreamEvent, TextDelta
 from uptake.errors import EngineError, UptakeError
 from uptake.serve.error_responses import ApiError, from_uptake_error
 from uptake.serve.metrics import ServerMetrics
@@ -42,7 +39,7 @@ class Job:
 
     served: ServedModel
     metrics: ServerMetrics
-    handles: list[SequenceHandle] = field(default_factory=list)
+    handles: list[GenerationHandle] = field(default_factory=list)
     prompt_tokens: int = 0  # n choices of one prompt share it: counted once, as OpenAI does
 
     def cancel(self) -> None:
@@ -50,33 +47,28 @@ class Job:
             handle.cancel()
 
 
-def choice_settings(settings: SamplingSettings, choices: int) -> list[SamplingSettings]:
+def choice_prompts(prompt: PreparedPrompt, choices: int) -> list[PreparedPrompt]:
     """Choice i draws with seed + i, so n seeded choices differ from each other yet repeat exactly."""
-    if settings.seed is None:
-        return [settings] * choices
-    return [replace(settings, seed=settings.seed + index) for index in range(choices)]
+    seed = prompt.sampling.seed
+    if seed is None:
+        return [prompt] * choices
+    return [prompt.with_sampling(prompt.sampling.model_copy(update={"seed": seed + index})) for index in range(choices)]
 
 
-async def prepare_chat(served: ServedModel, request: GenerationRequest) -> tuple[list[int], SamplingSettings]:
+async def prepare(served: ServedModel, request: AnyRequest) -> PreparedPrompt:
     """Render and tokenize off the event loop: templates and long prompts take real time."""
-
-    def work() -> tuple[list[int], SamplingSettings]:
-        return served.engine.tokenize_prompt(request), settings_for(request)
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(served.engine.prepare, request)
 
 
-def submit(
-    served: ServedModel, metrics: ServerMetrics, prompts: Sequence[tuple[list[int], SamplingSettings]], choices: int
-) -> Job:
+def submit(served: ServedModel, metrics: ServerMetrics, prompts: Sequence[PreparedPrompt], choices: int) -> Job:
     """Queue every sequence, or none: a refusal part-way cancels the ones already queued."""
     job = Job(served, metrics)
     loop = asyncio.get_running_loop()
     try:
-        for prompt, settings in prompts:
-            job.prompt_tokens += len(prompt)
-            for choice in choice_settings(settings, choices):
-                job.handles.append(served.scheduler.submit_tokens(prompt, choice, loop=loop))
+        for prompt in prompts:
+            job.prompt_tokens += prompt.prompt_tokens
+            for choice in choice_prompts(prompt, choices):
+                job.handles.append(served.engine.submit(choice, loop=loop))
     except BaseException:
         job.cancel()
         raise
@@ -87,7 +79,7 @@ async def events(job: Job) -> AsyncIterator[tuple[int, StreamEvent]]:
     """Every choice's events as they come, tagged with the choice index."""
     merged: asyncio.Queue[tuple[int, StreamEvent | BaseException | None]] = asyncio.Queue()
 
-    async def pump(index: int, handle: SequenceHandle) -> None:
+    async def pump(index: int, handle: GenerationHandle) -> None:
         try:
             async for event in handle:
                 await merged.put((index, event))

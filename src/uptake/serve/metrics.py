@@ -1,7 +1,7 @@
 """Prometheus metrics: requests, tokens, queue depth, active sequences, time to first token, speed.
 
 Each app gets its own registry, so several servers (or tests) in one process never share counters.
-Queue depth and active sequences are read from the schedulers at scrape time, so they can never drift
+Queue depth and active sequences are read from the engines at scrape time, so they can never drift
 from the truth.
 """
 
@@ -21,7 +21,7 @@ TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SPEED_BUCKETS = (1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
 
 
-class _SchedulerCollector(Collector):
+class _EngineCollector(Collector):
     def __init__(self, models: ModelRegistry) -> None:
         self._models = models
 
@@ -40,7 +40,7 @@ class _SchedulerCollector(Collector):
             labels=["model"],
         )
         for model in self._models.models():
-            stats = model.scheduler.stats()
+            stats = model.engine.stats()
             waiting.add_metric([model.name], stats.waiting)
             active.add_metric([model.name], stats.active)
             slots.add_metric([model.name], stats.parallel)
@@ -78,7 +78,7 @@ class ServerMetrics:
             buckets=SPEED_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_SchedulerCollector(models))
+        self.registry.register(_EngineCollector(models))
 
     def count_request(self, route: str, status: int) -> None:
         self.requests.labels(route=route, status=str(status)).inc()

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from uptake.engines.batch_scheduler import BatchScheduler
-from uptake.engines.llamacpp import LlamaCppEngine
+from uptake.engines.base import Engine
 from uptake.errors import ModelNotFoundError, UptakeError
 
 LoadState = Literal["loading", "ok", "failed"]
@@ -18,15 +17,11 @@ LoadState = Literal["loading", "ok", "failed"]
 @dataclass
 class ServedModel:
     name: str
-    engine: LlamaCppEngine
-    scheduler: BatchScheduler
+    engine: Engine
     aliases: tuple[str, ...] = ()
     created: int = field(default_factory=lambda: int(time.time()))
-    # The engine's embedding context is a plain llama.cpp context: one caller at a time.
-    embed_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
-        self.scheduler.close()
         self.engine.close()
 
 
@@ -68,12 +63,12 @@ class ModelRegistry:
             return list(self._models.values())
 
     def health(self) -> tuple[LoadState, str | None]:
-        """Loading, failed (to load, or a model's scheduler broke since), or ok."""
+        """Loading, failed (to load, or a model's engine broke since), or ok."""
         if self.state != "ok":
             return self.state, self.failure
         for model in self.models():
-            if model.scheduler.failure is not None:
-                return "failed", f"{model.name}: {model.scheduler.failure}"
+            if (failure := model.engine.failure) is not None:
+                return "failed", f"{model.name}: {failure}"
         return "ok", None
 
     def mark_ready(self) -> None:

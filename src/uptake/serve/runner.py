@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from uptake.engines.batch_scheduler import BatchScheduler
 from uptake.errors import UsageError
 from uptake.serve.app import create_app
 from uptake.serve.auth import check_exposure
@@ -26,7 +25,7 @@ class ServeOptions:
     api_keys: tuple[str, ...] = ()
     insecure: bool = False
     log_level: str = "info"
-    flash_attention: bool | None = False  # None: llama.cpp decides; see ContextShape for why it is off
+    flash_attention: bool | None = False  # None: the engine decides; off keeps batched greedy text exact
 
 
 def served_name(source: str) -> str:
@@ -53,24 +52,25 @@ def model_specs(sources: Sequence[str], aliases: Sequence[str]) -> list[ModelSpe
 
 
 def load_served_model(spec: ModelSpec, options: ServeOptions, settings: Settings) -> ServedModel:
+    """Load the model with its engine ready for submissions, so a failure shows on /health at once."""
     from uptake.engines.loader import load_engine
 
-    context = options.context_per_sequence or settings.context_size
-    engine = load_engine(spec.source, settings, context_size=context, threads=options.threads)
+    engine = load_engine(
+        spec.source,
+        settings,
+        context_size=options.context_per_sequence or settings.context_size,
+        threads=options.threads,
+        parallel=options.parallel,
+        batch_size=options.batch_size,
+        max_waiting=options.max_waiting,
+        flash_attention=options.flash_attention,
+    )
     try:
-        scheduler = BatchScheduler(
-            engine,
-            parallel=options.parallel,
-            context_per_sequence=context,
-            threads=options.threads or settings.threads,
-            batch_size=options.batch_size,
-            max_waiting=options.max_waiting,
-            flash_attention=options.flash_attention,
-        )
+        engine.start()
     except BaseException:
         engine.close()
         raise
-    return ServedModel(name=spec.name, engine=engine, scheduler=scheduler, aliases=spec.aliases)
+    return ServedModel(name=spec.name, engine=engine, aliases=spec.aliases)
 
 
 def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Settings | None = None) -> None:

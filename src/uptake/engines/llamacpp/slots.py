@@ -22,7 +22,7 @@ class SlotCache:
     """Free sequence ids, each with the tokens its cells hold.
 
     Among equally good ids the lowest is taken: the ids in use then stay packed from 0, which lets
-    llama.cpp decode a step in one forward pass (see batch_context).
+    llama.cpp decode a step in one forward pass (see context.py).
     """
 
     def __init__(self, sequences: int, reuse_prefixes: bool = True) -> None:

@@ -1,8 +1,9 @@
-"""The caller's end of one request in the batch scheduler: a stream of events and a way to cancel.
+"""The caller's end of one submitted sequence: a stream of events and a way to cancel.
 
-Events are produced on the scheduler's thread. A synchronous caller reads them from a thread-safe
-queue; an asyncio caller gets them through its event loop (`call_soon_threadsafe`), so a web server
-never blocks its loop waiting for tokens.
+Events are produced on an engine's own thread (a scheduler that decodes many sequences). A synchronous
+caller reads them from a thread-safe queue; an asyncio caller gets them through its event loop
+(`call_soon_threadsafe`), so a web server never blocks its loop waiting for tokens. Every engine that
+runs sequences on a thread of its own hands out this handle.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ class SequenceHandle:
         return self._cancelled.is_set()
 
     def cancel(self) -> None:
-        """Stop generating and free the sequence's KV cells at the scheduler's next step."""
+        """Stop generating; the engine frees what the sequence holds at its next step."""
         if not self.finished and not self._cancelled.is_set():
             self._cancelled.set()
             self._on_cancel(self)
 
     def deliver(self, item: Item) -> None:
-        """Called on the scheduler's thread."""
+        """Called on the engine's thread."""
         if isinstance(item, Finish | BaseException) or item is None:
             self.finished = True
         if self._async_queue is None or self._loop is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from uptake.engines.llamacpp import _quiet_stderr
+from uptake.engines.llamacpp.native import quiet_stderr
 from uptake.errors import EngineError
 
 
@@ -52,7 +52,7 @@ class BatchContext:
             True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
             False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
         }[shape.flash_attention]
-        with _quiet_stderr():
+        with quiet_stderr():
             context = llama_cpp.llama_init_from_model(model, params)
         if not context:
             raise EngineError(

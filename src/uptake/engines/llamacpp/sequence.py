@@ -6,16 +6,17 @@ import codecs
 import time
 
 from uptake.engines.base import Finish, FinishReason, TextDelta, Timings, Usage
-from uptake.engines.batch_handle import SequenceHandle
-from uptake.engines.batch_sampling import PieceDecoder, SamplerChain, SamplingSettings
-from uptake.engines.llamacpp import StopMatcher
+from uptake.engines.handle import SequenceHandle
+from uptake.engines.llamacpp.native import PieceDecoder
+from uptake.engines.llamacpp.sampling import ChainSettings, SamplerChain
+from uptake.engines.stops import StopMatcher
 
 
 class ActiveSequence:
     def __init__(
         self,
         prompt: list[int],
-        settings: SamplingSettings,
+        settings: ChainSettings,
         sampler: SamplerChain,
         handle: SequenceHandle,
         budget: int,

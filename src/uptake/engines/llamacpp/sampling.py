@@ -1,27 +1,24 @@
-"""Per-sequence sampling for the batch scheduler: each request owns a llama.cpp sampler chain.
+"""Per-sequence sampling on llama.cpp: each sequence owns a sampler chain.
 
 The chain is built in the same order as llama-cpp-python's `Llama` builds its own (grammar, then greedy
 at temperature 0, else top-k, typical, top-p, min-p, temperature, seeded draw), so a request gives the
-same tokens whether it runs alone through `LlamaCppEngine` or inside a batch.
+same tokens whether it runs alone through `LlamaCppEngine.stream` or inside a batch.
 """
 
 from __future__ import annotations
 
-import ctypes
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from uptake.engines.llamacpp import MIN_P, TOP_K
+from uptake.engines.base import SamplingSettings
+from uptake.engines.llamacpp.grammar import grammar_for_schema
+from uptake.engines.llamacpp.native import MIN_P, RANDOM_SEED, TOP_K
 from uptake.errors import UsageError
-
-# llama.cpp draws a fresh random seed when it is given this value.
-RANDOM_SEED = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
-class SamplingSettings:
-    """What one sequence samples with. `grammar` is a GBNF text (see `grammar_for_schema`)."""
+class ChainSettings:
+    """What a sampler chain is built from: the sampling settings, with a JSON schema already turned into
+    a GBNF grammar (or a grammar of its own, for tests that need output of a given shape)."""
 
     temperature: float = 0.7
     top_p: float = 0.95
@@ -32,30 +29,26 @@ class SamplingSettings:
     grammar_root: str = "root"
 
 
-# llama-cpp-python's converter lets raw control characters into JSON strings, which JSON forbids
-# (RFC 8259) and strict parsers reject; llama.cpp's own converter excludes them, as this rule does.
-_LOOSE_CHAR = r'char ::= [^"\\] |'
-_STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
-
-
-def grammar_text_for_schema(schema: dict[str, Any]) -> str:
-    """GBNF text that only admits JSON valid against `schema`."""
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    try:
-        grammar = str(json_schema_to_gbnf(json.dumps(schema)))
-    except Exception as error:  # the converter raises plain exceptions for unsupported schemas
-        raise UsageError(f"JSON schema cannot be turned into a grammar: {error}") from error
-    return grammar.replace(_LOOSE_CHAR, _STRICT_CHAR)
+def chain_settings(settings: SamplingSettings) -> ChainSettings:
+    """The chain for `settings`; every path that samples on llama.cpp builds it here. Raises UsageError
+    for a JSON schema that cannot be turned into a grammar."""
+    return ChainSettings(
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        max_tokens=settings.max_tokens,
+        stop=settings.stop,
+        seed=settings.seed,
+        grammar=None if settings.json_schema is None else grammar_for_schema(settings.json_schema),
+    )
 
 
 class SamplerChain:
     """A llama.cpp sampler chain owned by one sequence; `close` frees it (and its grammar state)."""
 
-    def __init__(self, vocab: Any, settings: SamplingSettings) -> None:
+    def __init__(self, vocab: object, settings: ChainSettings) -> None:
         import llama_cpp
 
-        self._chain: Any = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        self._chain: object = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
         try:
             if settings.grammar is not None:
                 grammar = llama_cpp.llama_sampler_init_grammar(
@@ -78,12 +71,12 @@ class SamplerChain:
             self.close()
             raise
 
-    def _add(self, sampler: Any) -> None:
+    def _add(self, sampler: object) -> None:
         import llama_cpp
 
         llama_cpp.llama_sampler_chain_add(self._chain, sampler)
 
-    def sample(self, context: Any, output_index: int) -> int:
+    def sample(self, context: object, output_index: int) -> int:
         """Draw the next token from the logits at `output_index` of the last decode, and accept it."""
         import llama_cpp
 
@@ -95,20 +88,3 @@ class SamplerChain:
         if self._chain is not None:
             llama_cpp.llama_sampler_free(self._chain)
             self._chain = None
-
-
-class PieceDecoder:
-    """Token ids to bytes of text, without special tokens (their text never reaches the caller)."""
-
-    def __init__(self, vocab: Any) -> None:
-        self._vocab = vocab
-        self._buffer = ctypes.create_string_buffer(256)
-
-    def piece(self, token: int) -> bytes:
-        import llama_cpp
-
-        size = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
-        if size < 0:  # the piece is longer than the buffer; llama.cpp tells us how long
-            self._buffer = ctypes.create_string_buffer(-size)
-            size = llama_cpp.llama_token_to_piece(self._vocab, token, self._buffer, len(self._buffer), 0, False)
-        return bytes(self._buffer.raw[:size])

@@ -14,27 +14,23 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from uptake.engines.base import GenerationRequest, GenerationResult, StreamEvent, collect
-from uptake.engines.batch_context import BatchContext, ContextShape
-from uptake.engines.batch_handle import SequenceHandle
-from uptake.engines.batch_sampling import PieceDecoder, SamplerChain, SamplingSettings, grammar_text_for_schema
-from uptake.engines.batch_sequence import ActiveSequence
-from uptake.engines.batch_slots import SlotCache, shared_prefix
-from uptake.engines.llamacpp import LlamaCppEngine
+from uptake.engines.base import EngineBusyError, GenerationResult, collect
+from uptake.engines.handle import SequenceHandle
+from uptake.engines.llamacpp.context import BatchContext, ContextShape
+from uptake.engines.llamacpp.native import PieceDecoder
+from uptake.engines.llamacpp.sampling import ChainSettings, SamplerChain
+from uptake.engines.llamacpp.sequence import ActiveSequence
+from uptake.engines.llamacpp.slots import SlotCache, shared_prefix
 from uptake.errors import ContextOverflowError, EngineError
 
 # A new request copies a running sequence's cells when they hold at least this many more of its prompt
 # than a free id does: copying a sequence's stream is one memory copy, cheaper than computing even a few
 # tokens, but a newcomer may wait a step for the cells.
 MIN_COPIED_PREFIX = 16
-
-
-class SchedulerBusyError(EngineError):
-    """The waiting queue is full; the caller should retry later."""
 
 
 @dataclass(frozen=True)
@@ -48,52 +44,30 @@ class SchedulerStats:
     moved: int = 0  # running sequences moved to a lower id to keep the ids in use packed, since the start
 
 
-def settings_for(request: GenerationRequest) -> SamplingSettings:
-    """The sampling part of a chat request, with its JSON schema turned into a grammar."""
-    grammar = None if request.json_schema is None else grammar_text_for_schema(request.json_schema)
-    return SamplingSettings(
-        temperature=request.temperature,
-        top_p=request.top_p,
-        max_tokens=request.max_tokens,
-        stop=request.stop,
-        seed=request.seed,
-        grammar=grammar,
-    )
-
-
 class BatchScheduler:
     """Runs requests for one loaded model in batches. Thread-safe: submit from any thread or loop."""
 
     def __init__(
         self,
-        engine: LlamaCppEngine,
+        model: Any,
+        vocab: Any,
+        shape: ContextShape,
         *,
-        parallel: int = 4,
-        context_per_sequence: int | None = None,
-        threads: int | None = None,
-        batch_size: int = 512,
         max_waiting: int = 256,
-        flash_attention: bool | None = False,
         reuse_prefixes: bool = True,
     ) -> None:
+        """`model` and `vocab` are a loaded llama.cpp model's handles; the scheduler's context shares its
+        weights. The scheduler starts its thread at once."""
         import llama_cpp
 
-        if parallel < 1:
+        if shape.sequences < 1:
             raise EngineError("the scheduler needs at least one parallel sequence (--parallel 1 or more).")
-        self.engine = engine
-        self.shape = ContextShape(
-            sequences=parallel,
-            context_per_sequence=context_per_sequence or engine.context_size,
-            batch_size=max(batch_size, parallel),
-            threads=threads or engine.threads,
-            flash_attention=flash_attention,
-        )
+        self.shape = shape
         self.max_waiting = max_waiting
-        model = engine.llama._model
-        self._vocab: Any = model.vocab
+        self._vocab: Any = vocab
         self._is_end = llama_cpp.llama_vocab_is_eog
-        self._context = BatchContext(model.model, self.shape)
-        self._pieces = PieceDecoder(self._vocab)
+        self._context = BatchContext(model, shape)
+        self._pieces = PieceDecoder(vocab)
         self._condition = threading.Condition()
         self._waiting: deque[ActiveSequence] = deque()
         self._active: list[ActiveSequence] = []
@@ -101,7 +75,7 @@ class BatchScheduler:
         self._cancelled_total = 0
         self._reused_total = 0
         self._moved_total = 0
-        self._slots = SlotCache(parallel, reuse_prefixes)
+        self._slots = SlotCache(shape.sequences, reuse_prefixes)
         self._closed = False
         self._broken: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="uptake-batch-scheduler", daemon=True)
@@ -123,21 +97,18 @@ class BatchScheduler:
 
     # -- the callers' side ------------------------------------------------------------------------
 
-    def submit(
-        self, request: GenerationRequest, *, loop: asyncio.AbstractEventLoop | None = None, block: bool = False
-    ) -> SequenceHandle:
-        """Queue a chat request. Raises ContextOverflowError, UsageError (bad schema), SchedulerBusyError."""
-        return self.submit_tokens(self.engine.tokenize_prompt(request), settings_for(request), loop=loop, block=block)
-
     def submit_tokens(
         self,
         prompt: list[int],
-        settings: SamplingSettings,
+        settings: ChainSettings,
         *,
         loop: asyncio.AbstractEventLoop | None = None,
         block: bool = False,
     ) -> SequenceHandle:
-        """Queue an already tokenized prompt. With `block`, wait for room instead of refusing."""
+        """Queue a tokenized prompt. With `block`, wait for room instead of refusing.
+
+        Raises ContextOverflowError, UsageError (a grammar llama.cpp cannot parse) and, when the waiting
+        queue is full, EngineBusyError."""
         if not prompt:
             raise EngineError("the prompt is empty; send at least one token.")
         if len(prompt) >= self.context_per_sequence:
@@ -151,7 +122,7 @@ class BatchScheduler:
                 self._check_open()
                 while len(self._waiting) >= self.max_waiting:
                     if not block:
-                        raise SchedulerBusyError(
+                        raise EngineBusyError(
                             f"{len(self._waiting)} requests are already waiting; retry shortly or raise --parallel."
                         )
                     self._condition.wait()
@@ -169,22 +140,11 @@ class BatchScheduler:
         if self._closed:
             raise EngineError("the batch scheduler is closed.")
 
-    def stream(self, request: GenerationRequest) -> Iterator[StreamEvent]:
-        handle = self.submit(request, block=True)
-        try:
-            yield from handle
-        finally:
-            handle.cancel()
-
-    def generate(self, request: GenerationRequest) -> GenerationResult:
-        return collect(self.stream(request))
-
-    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        """All requests decoded together, as many at a time as there are sequences; results in order.
+    def generate_batch(self, prompts: Sequence[tuple[list[int], ChainSettings]]) -> list[GenerationResult]:
+        """All prompts decoded together, as many at a time as there are sequences; results in order.
 
         They join the queue at once, so the scheduler's steps, and with them llama.cpp's arithmetic, do not
         depend on how fast they were submitted: the same batch gives the same texts every time."""
-        prompts = [(self.engine.tokenize_prompt(request), settings_for(request)) for request in requests]
         handles: list[SequenceHandle] = []
         try:
             with self._condition:  # reentrant; a full queue still waits (and lets the scheduler run)
