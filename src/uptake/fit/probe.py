@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from uptake.atomic import write_json_atomically
 from uptake.fit.profiles import (
     GB,
     DeviceProfile,
@@ -251,10 +252,7 @@ def _read_cache(path: Path) -> Probe | None:
 
 
 def _write_cache(path: Path, probe: Probe) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(f".{os.getpid()}.tmp")
-    temp.write_text(json.dumps(probe.to_dict(), indent=2), "utf-8")
-    os.replace(temp, path)
+    write_json_atomically(path, probe.to_dict())
 
 
 def probe_this_machine(settings: Settings, *, refresh: bool = False) -> Probe:

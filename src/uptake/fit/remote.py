@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from uptake.atomic import write_json_atomically
 from uptake.errors import DownloadError
 from uptake.fit.shape import ModelShape, shape_from_header
 from uptake.models.catalog import CatalogEntry
@@ -91,10 +92,7 @@ def cached_remote_shape(settings: Settings, name: str) -> ModelShape | None:
 
 def _store_shape(settings: Settings, shape: ModelShape) -> None:
     path = _cache_path(settings, shape.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(f".{os.getpid()}.tmp")
-    temp.write_text(json.dumps(asdict(shape)), "utf-8")
-    os.replace(temp, path)
+    write_json_atomically(path, asdict(shape), indent=None)
 
 
 def remote_shape(entry: CatalogEntry, settings: Settings, client: httpx.Client) -> ModelShape:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from uptake.errors import UptakeError
+from uptake.extras import require_extra
 
 LABEL_COLORS = {
     "answered": "#4c9a6a",
@@ -26,10 +26,9 @@ _chart_numbers = itertools.count(1)
 
 
 def _figure_class() -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:  # matplotlib comes with the audit extra
-        raise UptakeError("the audit report needs matplotlib: pip install 'uptake[audit]'.") from error
+    require_extra("audit", "the audit report", ("matplotlib",))
+    from matplotlib.figure import Figure
+
     return Figure
 
 

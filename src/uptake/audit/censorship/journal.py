@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from uptake.atomic import write_bytes_atomically
 from uptake.audit.censorship.plan import generation_key
 from uptake.errors import UptakeError
 
@@ -77,16 +77,7 @@ def repair(path: Path, contents: JournalContents) -> None:
         return
     with open(path, "rb") as source:
         kept = source.read(contents.valid_bytes)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(kept)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(path, kept)
 
 
 def append_rows(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:

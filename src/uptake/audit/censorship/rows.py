@@ -8,13 +8,12 @@ is exactly one of the probe questions; rows about anything else get no fact cove
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from uptake.atomic import write_lines_atomically
 from uptake.audit.censorship.classify import Classifier, ClassifyRequest
 from uptake.audit.censorship.probes import LANGS, Lang, Probe, ProbeSet
 from uptake.errors import UsageError
@@ -103,17 +102,8 @@ def classify_rows(
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Write JSONL through a temporary file in the same folder, so no half-written file remains."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            for row in rows:
-                file.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write JSONL whole or not at all, so no half-written file remains."""
+    write_lines_atomically(path, (json.dumps(row, ensure_ascii=False) for row in rows))
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import numpy as np
 from uptake.audit.censorship.labels import is_non_answer
 from uptake.audit.censorship.probes import ARMS, LANGS, Arm, Lang
 from uptake.errors import UptakeError
+from uptake.extras import require_extra
 
 Consistency = Literal["always", "sometimes", "never"]
 GapMethod = Literal["newcombe-paired", "topic-bootstrap"]
@@ -141,10 +142,9 @@ class CoverageCell:
 
 
 def _binomtest() -> Callable[..., Any]:
-    try:
-        from scipy.stats import binomtest
-    except ImportError as error:  # scipy comes with the audit extra
-        raise UptakeError("the audit statistics need scipy: pip install 'uptake[audit]'.") from error
+    require_extra("audit", "the audit statistics", ("scipy",))
+    from scipy.stats import binomtest
+
     return binomtest  # type: ignore[no-any-return]
 
 
