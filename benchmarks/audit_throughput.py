@@ -34,22 +34,19 @@ from typing import Any
 
 from _common import save
 
-from uptake.audit.censorship.classify import RuleClassifier
 from uptake.audit.censorship.plan import AuditConfig, build_plan, load_options_for
 from uptake.audit.censorship.probes import load_probe_set
-from uptake.audit.censorship.provenance import engine_settings
-from uptake.audit.censorship.runner import classifier_record, create_run, execute
+from uptake.audit.censorship.records import ClassifierSettings
 from uptake.audit.censorship.runs import RunIndex
-from uptake.engines.loader import load_engine
+from uptake.audit.censorship.session import started_audit
 from uptake.models.catalog import load_catalog
-from uptake.models.pull import pull_model
-from uptake.models.store import Store, StoredModel
+from uptake.models.resolve import ResolvedModel, resolve_model
 from uptake.settings import get_settings
 
 TARGET_QUICK_S = 180
 TARGET_FULL_S = 1200
 TARGET_SPEEDUP = 2.5
-LLAMACPP_SOURCE = Path(__file__).resolve().parents[1] / "src" / "uptake" / "engines" / "llamacpp.py"
+LLAMACPP_SOURCE = Path(__file__).resolve().parents[1] / "src" / "uptake" / "engines" / "llamacpp" / "engine.py"
 
 
 def load() -> float:
@@ -65,7 +62,7 @@ def settle(max_load: float, max_wait_s: float) -> float:
     return load()
 
 
-def plain_loop(model: StoredModel, config: AuditConfig, context: int, threads: int) -> dict[str, Any]:
+def plain_loop(model: ResolvedModel, config: AuditConfig, context: int, threads: int) -> dict[str, Any]:
     """The reference: the audit's generations one at a time through llama-cpp-python's chat API.
     Run after the runner, not beside it: the runner keeps the engine busy between its chunks, so
     nothing else may share the cores while it is timed."""
@@ -86,7 +83,7 @@ def plain_loop(model: StoredModel, config: AuditConfig, context: int, threads: i
     return rate(len(plan), tokens, wall)
 
 
-def llama_server(binary: Path, model: StoredModel, config: AuditConfig, threads: int) -> dict[str, Any]:
+def llama_server(binary: Path, model: ResolvedModel, config: AuditConfig, threads: int) -> dict[str, Any]:
     """The same prompts through llama-server, `parallel` slots busy at once (its defaults otherwise)."""
     import asyncio
 
@@ -121,21 +118,15 @@ def llama_server(binary: Path, model: StoredModel, config: AuditConfig, threads:
     return {**rate(len(plan), tokens, wall), "slots": slots}
 
 
-def runner(model: StoredModel, config: AuditConfig, threads: int, home: Path) -> dict[str, Any]:
-    """The audit runner alone."""
-    from uptake.audit.censorship.provenance import ModelIdentity
-
-    probe_set = load_probe_set()
-    engine = load_engine(str(model.path), **audit_options(config, threads))
+def runner(model: ResolvedModel, config: AuditConfig, threads: int, home: Path) -> dict[str, Any]:
+    """The audit runner alone, started as `uptake audit censorship` starts it."""
     index = RunIndex(home / "uptake.db")
-    identity = ModelIdentity(model.name, model.sha256, str(model.path), None, None, None, None, None)
-    folder, settings = create_run(config=config, model=identity, engine=engine_settings(engine),
-                                  classifier=classifier_record(), probe_set=probe_set, command="benchmark",
-                                  index=index, runs_dir=home / "runs")
-    started = time.perf_counter()
-    outcome = execute(folder, settings, engine, RuleClassifier(), probe_set, index)
-    wall = time.perf_counter() - started
-    engine.close()
+    settings = get_settings().model_copy(update={"home": home})
+    with started_audit(model, config, ClassifierSettings(), index=index, command="benchmark", threads=threads,
+                       settings=settings) as session:
+        started = time.perf_counter()
+        outcome = session.execute()
+        wall = time.perf_counter() - started
     return rate(len(outcome.rows), sum(row["completion_tokens"] for row in outcome.rows), wall)
 
 
@@ -150,7 +141,7 @@ def rate(generations: int, tokens: int, wall: float) -> dict[str, Any]:
             "tokens_per_second": round(tokens / wall, 2)}
 
 
-def cli_audit(model: StoredModel, extra: list[str], threads: int, home: Path) -> dict[str, Any]:
+def cli_audit(model: ResolvedModel, extra: list[str], threads: int, home: Path) -> dict[str, Any]:
     """`uptake audit censorship` in a fresh process, from start to the report on disk."""
     env = {**os.environ, "UPTAKE_HOME": str(home), "UPTAKE_THREADS": str(threads)}
     command = [sys.executable, "-m", "uptake", "audit", "censorship", str(model.path), *extra, "--json"]
@@ -186,12 +177,12 @@ def main() -> None:
     parser.add_argument("--max-wait", type=float, default=600.0, help="but at most this long (s) before each phase")
     args = parser.parse_args()
     QUIET.update(max_load=args.max_load, max_wait_s=args.max_wait)
-    model, _ = pull_model(Store(get_settings()), args.model)
+    model = resolve_model(args.model)
     probe_set = load_probe_set()
     quick = AuditConfig.create(quick=True)
     full = AuditConfig.create()
     full_plan = build_plan(full, probe_set)
-    batched = "batch_scheduler" in LLAMACPP_SOURCE.read_text(encoding="utf-8")
+    batched = "BatchScheduler" in LLAMACPP_SOURCE.read_text(encoding="utf-8")
     phases: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         home = Path(scratch)

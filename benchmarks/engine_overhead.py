@@ -20,10 +20,8 @@ from _common import median, save
 
 from uptake.engines.base import GenerationRequest
 from uptake.engines.chat_template import render_chat
-from uptake.engines.loader import chat_template_for
 from uptake.models.catalog import load_catalog
-from uptake.models.pull import pull_model
-from uptake.models.store import Store
+from uptake.models.resolve import resolve_model
 from uptake.settings import get_settings
 
 PROMPT = "Write a Python function that parses an ISO 8601 date string, with a docstring and three examples."
@@ -94,8 +92,8 @@ def main() -> None:
     parser.add_argument("--ctx", type=int, default=4096)
     args = parser.parse_args()
     settings = get_settings()
-    model, _ = pull_model(Store(settings), args.model)
-    template = chat_template_for(model.metadata, model.name)
+    model = resolve_model(args.model, settings)
+    template = model.chat_template
     request = GenerationRequest.from_prompt(PROMPT)
     prompt_text = render_chat(template, request.all_messages(), bos_token=model.metadata.get("bos_token") or "",
                               eos_token=model.metadata.get("eos_token") or "")

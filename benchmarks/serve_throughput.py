@@ -38,7 +38,7 @@ import httpx
 import numpy as np
 from _common import save
 
-from uptake.engines.loader import resolve_model
+from uptake.models.resolve import is_model_path, resolve_model
 from uptake.settings import get_settings
 
 TASKS = [
@@ -357,8 +357,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="tries per server and level; the best is kept")
     parser.add_argument("--llama-server", type=Path, help="a llama-server binary (default: build one)")
     args = parser.parse_args()
-    model, _, catalog_name = resolve_model(args.model, settings)
-    name = catalog_name or args.model
+    resolved = resolve_model(args.model, settings, pull=False)
+    model, name = resolved.path, args.model if is_model_path(args.model) else resolved.name
     servers = [name for name in args.servers.split(",") if name]
     wants_binary = any(name.startswith("llama-server") for name in servers)
     binary = (args.llama_server or build_llama_server()) if wants_binary else None

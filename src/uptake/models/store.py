@@ -109,11 +109,16 @@ class Store:
     ) -> StoredModel:
         """Move a fully written, hashed temp file into the blob store and index it under `name`.
 
-        The gate (artifact scan) runs before anything is registered; if it raises, the file is left
-        for the caller to discard and the index is untouched.
+        The gate runs before anything is registered; if it raises, the file is left for the caller to
+        discard and the index is untouched. Without one, the artifact scan is the gate: no caller, CLI
+        or library, registers a file unscanned (`--force` passes a gate that records but never refuses).
         """
         metadata = read_gguf_metadata(file).to_dict()
-        scan = gate(file, entry, sha256) if gate is not None else None
+        if gate is None:
+            from uptake.scan.gate import scan_gate  # the scanner builds on models/, not the other way round
+
+            gate = scan_gate(force=False)
+        scan = gate(file, entry, sha256)
         self.blobs.mkdir(parents=True, exist_ok=True)
         blob = self.blob_path(sha256)
         if blob.exists():

@@ -10,6 +10,7 @@ from typing import Literal
 
 from uptake.engines.base import Engine
 from uptake.errors import ModelNotFoundError, UptakeError
+from uptake.models.resolve import ResolvedModel
 
 LoadState = Literal["loading", "ok", "failed"]
 
@@ -27,9 +28,9 @@ class ServedModel:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What to load: a store name or a GGUF path, the name it is served under, and its aliases."""
+    """What to load (a resolved model, or a store name or GGUF path to resolve), its served name and aliases."""
 
-    source: str
+    source: ResolvedModel | str
     name: str
     aliases: tuple[str, ...] = ()
 

@@ -15,7 +15,8 @@ from uptake.audit.censorship.outputs import write_outputs
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.probes import Lang, Probe, ProbeSet, load_probe_set
 from uptake.audit.censorship.provenance import ModelIdentity
-from uptake.audit.censorship.runner import AuditOutcome, classifier_record, create_run, execute
+from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
+from uptake.audit.censorship.runner import AuditOutcome, create_run, execute
 from uptake.audit.censorship.runs import RunIndex
 from uptake.engines.base import GenerationRequest, GenerationResult
 from uptake.engines.mock import MockEngine
@@ -82,8 +83,8 @@ def start_run(home: Path, config: AuditConfig, probe_set: ProbeSet | None = None
     folder, settings = create_run(
         config=config,
         model=MOCK_MODEL,
-        engine={"engine": "MockEngine", "load": {}},
-        classifier=classifier_record(),
+        engine=EngineRecord(engine="MockEngine"),
+        classifier=ClassifierSettings(),
         probe_set=probes,
         command="uptake audit censorship mock-model",
         index=index,

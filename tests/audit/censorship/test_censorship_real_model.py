@@ -15,8 +15,9 @@ from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.outputs import write_outputs
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.probes import load_probe_set
-from uptake.audit.censorship.provenance import engine_settings, identify_model
-from uptake.audit.censorship.runner import classifier_record, create_run, execute
+from uptake.audit.censorship.provenance import identify_model
+from uptake.audit.censorship.records import ClassifierSettings, LoadOptions, engine_record
+from uptake.audit.censorship.runner import create_run, execute
 from uptake.audit.censorship.runs import RunIndex
 from uptake.audit.censorship.summary import validate_summary
 from uptake.engines.base import GenerationRequest, GenerationResult
@@ -24,6 +25,7 @@ from uptake.engines.llamacpp import LlamaCppEngine
 from uptake.engines.loader import load_engine
 from uptake.models.catalog import load_catalog
 from uptake.models.pull import pull_model
+from uptake.models.resolve import resolve_model
 from uptake.models.store import Store
 from uptake.settings import Settings
 
@@ -76,8 +78,9 @@ class StopsAfterOneChunk:
 def new_run(home: Path, settings: Settings, engine: LlamaCppEngine):  # type: ignore[no-untyped-def]
     index = RunIndex(home / "uptake.db")
     folder, run_settings = create_run(
-        config=CONFIG, model=identify_model(DEFAULT, settings), engine=engine_settings(engine),
-        classifier=classifier_record(), probe_set=load_probe_set(), command="test", index=index,
+        config=CONFIG, model=identify_model(resolve_model(DEFAULT, settings, pull=False)),
+        engine=engine_record(engine, LoadOptions()), classifier=ClassifierSettings(), probe_set=load_probe_set(),
+        command="test", index=index,
         runs_dir=home / "runs",
     )
     return folder, run_settings, index

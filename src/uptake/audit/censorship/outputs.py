@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
+from uptake.atomic import write_json_atomically, write_text_atomically
 from uptake.audit.censorship.probes import ProbeSet
 from uptake.audit.censorship.report import render_report
 from uptake.audit.censorship.runner import AuditOutcome
-from uptake.audit.censorship.runs import RunIndex, write_json_atomically, write_text_atomically
+from uptake.audit.censorship.runs import RunIndex
 from uptake.audit.censorship.summary import build_summary
-from uptake.errors import UptakeError
+from uptake.extras import require_extra
 
 
 def require_report_packages() -> None:
     """Fail before an audit starts, not after an hour of generation, when the statistics cannot be written."""
-    missing = [name for name in ("scipy", "matplotlib") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise UptakeError(f"the censorship audit needs {' and '.join(missing)}: pip install 'uptake[audit]'.")
+    require_extra("audit", "the censorship audit")
 
 
 def write_outputs(outcome: AuditOutcome, probe_set: ProbeSet, index: RunIndex) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from dataclasses import asdict, dataclass
 from importlib import metadata as package_metadata
 from typing import Any
 
 from uptake.engines.base import Engine
-from uptake.settings import Settings
+from uptake.models.resolve import ResolvedModel
 
 # Packages whose versions can change a run's results.
 RECORDED_PACKAGES = ("llama-cpp-python", "gguf", "numpy", "scipy", "hanzidentifier", "matplotlib")
@@ -43,38 +42,31 @@ class ModelIdentity:
         )
 
 
-def identify_model(name_or_path: str, settings: Settings | None = None) -> ModelIdentity:
-    """The model's content hash and header facts, from the store or (for a path) the file itself."""
-    from uptake.engines.loader import resolve_model
-    from uptake.models.download import sha256_file
-    from uptake.models.store import Store
-
-    path, header, catalog_name = resolve_model(name_or_path, settings)
-    stored = Store(settings).get(catalog_name) if catalog_name is not None else None
+def identify_model(model: ResolvedModel, given_as: str | None = None) -> ModelIdentity:
+    """The model's content hash and header facts, as resolved (a bare file is hashed now)."""
+    header = model.metadata
     return ModelIdentity(
-        name=name_or_path,
-        sha256=stored.sha256 if stored is not None else sha256_file(path),
-        path=str(path),
+        name=given_as or model.reference,
+        sha256=model.file_sha256(),
+        path=str(model.path),
         quantization=header.get("quantization"),
         architecture=header.get("architecture"),
         parameters=header.get("parameters"),
         chat_template_sha256=header.get("chat_template_sha256"),
-        trust=stored.trust if stored is not None else None,
+        trust=model.trust,
     )
 
 
 def engine_settings(engine: Engine) -> dict[str, Any]:
-    """What the engine was loaded with, as far as it tells; the chat template is named by its hash."""
-    template = getattr(engine, "chat_template", None)
+    """What the engine was loaded with, as its EngineInfo tells; the chat template is named by its hash."""
+    info = engine.info
     return {
-        "engine": type(engine).__name__,
-        "context_size": engine.context_size,
-        "threads": getattr(engine, "threads", None),
+        "engine": info.engine,
+        "context_size": info.context_size,
+        "threads": info.threads,
         # Batched decoding can change greedy outputs, so how many sequences share a step is recorded.
-        "parallel": getattr(engine, "parallel", None),
-        "chat_template_used_sha256": hashlib.sha256(template.encode()).hexdigest()
-        if isinstance(template, str)
-        else None,
+        "parallel": info.parallel,
+        "chat_template_used_sha256": info.chat_template_sha256,
     }
 
 

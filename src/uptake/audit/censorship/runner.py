@@ -18,6 +18,7 @@ from uptake.audit.censorship.journal import append_rows, read_journal, repair, r
 from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan, chunks, request_for
 from uptake.audit.censorship.probes import ProbeSet
 from uptake.audit.censorship.provenance import ModelIdentity, package_versions
+from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings, Status, new_run_id
 from uptake.db import utc_now
 from uptake.engines.base import Engine, GenerationRequest, GenerationResult
@@ -49,19 +50,12 @@ class AuditOutcome:
     failed: int  # generations the engine reported as errors; left for a resume to retry
 
 
-def classifier_record(
-    mode: str = "rules", judge: str | None = None, judge_model: str | None = None, threshold: float | None = None
-) -> dict[str, Any]:
-    """The classifier as run.json and summary.json record it (never with an API key)."""
-    return {"mode": mode, "judge": judge, "judge_model": judge_model, "threshold": threshold}
-
-
 def create_run(
     *,
     config: AuditConfig,
     model: ModelIdentity,
-    engine: dict[str, Any],
-    classifier: dict[str, Any],
+    engine: EngineRecord,
+    classifier: ClassifierSettings,
     probe_set: ProbeSet,
     command: str,
     index: RunIndex,

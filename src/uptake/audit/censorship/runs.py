@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import secrets
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from uptake.atomic import write_json_atomically
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.provenance import ModelIdentity
+from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.db import connect, utc_now
 from uptake.errors import UsageError
 
@@ -37,8 +37,8 @@ class RunSettings:
     created_at: str
     model: ModelIdentity
     audit: AuditConfig
-    engine: dict[str, Any]  # load options (context size, threads) and what the engine reported
-    classifier: dict[str, Any]  # mode, judge and threshold; never an API key
+    engine: EngineRecord  # load options (context size, threads) and what the engine reported
+    classifier: ClassifierSettings  # mode, judge and threshold; never an API key
     probe_set_version: str
     command: str
     packages: dict[str, str | None]
@@ -52,8 +52,8 @@ class RunSettings:
             "created_at": self.created_at,
             "model": self.model.as_dict(),
             "audit": self.audit.as_dict(),
-            "engine": self.engine,
-            "classifier": self.classifier,
+            "engine": self.engine.as_dict(),
+            "classifier": self.classifier.as_dict(),
             "probe_set_version": self.probe_set_version,
             "command": self.command,
             "packages": self.packages,
@@ -67,8 +67,8 @@ class RunSettings:
             created_at=data["created_at"],
             model=ModelIdentity.from_dict(data["model"]),
             audit=AuditConfig.from_dict(data["audit"]),
-            engine=dict(data.get("engine", {})),
-            classifier=dict(data.get("classifier", {})),
+            engine=EngineRecord.from_dict(data.get("engine") or {}),
+            classifier=ClassifierSettings.from_dict(data.get("classifier") or {}),
             probe_set_version=data["probe_set_version"],
             command=data.get("command", ""),
             packages=dict(data.get("packages", {})),
@@ -105,7 +105,10 @@ class RunFolder:
             raise UsageError(f"cannot read {self.settings_path}: {error}.") from error
         if data.get("kind") != RUN_KIND:
             raise UsageError(f"{self.directory} is not a censorship audit run.")
-        return RunSettings.from_dict(data)
+        try:
+            return RunSettings.from_dict(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise UsageError(f"{self.settings_path} is damaged ({error!r}); start a new run.") from error
 
     def write_settings(self, settings: RunSettings) -> None:
         write_json_atomically(self.settings_path, settings.as_dict())
@@ -127,23 +130,6 @@ class RunFolder:
 def new_run_id() -> str:
     """Sortable by start time and unique: the UTC date and time, then 24 random bits."""
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            os.fchmod(file.fileno(), 0o644)  # mkstemp makes 0600; run files are meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class RunIndex:

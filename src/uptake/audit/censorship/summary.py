@@ -261,9 +261,9 @@ def _reproduce(outcome: AuditOutcome) -> dict[str, Any]:
             "sha256": settings.model.sha256,
             "quantization": settings.model.quantization,
             "chat_template_sha256": settings.model.chat_template_sha256,
-            "chat_template_used_sha256": settings.engine.get("chat_template_used_sha256"),
+            "chat_template_used_sha256": settings.engine.chat_template_used_sha256,
         },
-        "engine": settings.engine,
+        "engine": settings.engine.as_dict(),
         "sampling": {
             "temperature": config.temperature,
             "top_p": config.as_dict()["top_p"],
@@ -274,7 +274,7 @@ def _reproduce(outcome: AuditOutcome) -> dict[str, Any]:
             else "per generation: first 31 bits of sha256('<run seed>:<probe id>|<lang>|<sample>')",
         },
         "probe_set": {"version": settings.probe_set_version},
-        "classifier": settings.classifier,
+        "classifier": settings.classifier.as_dict(),
         "statistics": {
             "confidence": CONFIDENCE,
             "bootstrap_seed": BOOTSTRAP_SEED,

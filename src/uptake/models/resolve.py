@@ -1,0 +1,96 @@
+"""A model name or a GGUF path becomes a `ResolvedModel` once, here, with the store's policies applied.
+
+Pull on first use (as `ollama run` does) and the artifact scan gate are library policy: every caller
+that resolves through this module gets them, whether it is a CLI command, the judge or a benchmark.
+Layers below the CLI receive a `ResolvedModel` and never look a name up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from uptake.models.catalog import CatalogEntry, load_catalog
+from uptake.models.download import Progress
+from uptake.models.gguf_meta import is_gguf, read_gguf_metadata
+from uptake.models.store import Store
+from uptake.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file and what is known of it. `sha256` and `trust` are None for a bare file outside the store."""
+
+    name: str
+    path: Path
+    metadata: dict[str, Any]
+    catalog_entry: CatalogEntry | None
+    sha256: str | None
+    trust: str | None
+
+    @property
+    def chat_template(self) -> str | None:
+        """The file's own template; for a file that carries none, its catalog family's reference template."""
+        template = self.metadata.get("chat_template")
+        if isinstance(template, str) and template.strip():
+            return template
+        return self.catalog_entry.reference_template() if self.catalog_entry is not None else None
+
+    @property
+    def reference(self) -> str:
+        """What resolves to this model again: the store name, or a bare file's absolute path."""
+        return self.name if self.sha256 is not None else str(self.path.resolve())
+
+    def file_sha256(self) -> str:
+        """The content hash: the store's record, or (for a bare file) computed now."""
+        if self.sha256 is not None:
+            return self.sha256
+        from uptake.models.download import sha256_file
+
+        return sha256_file(self.path)
+
+
+def is_model_path(name_or_path: str) -> bool:
+    """Whether the argument names a GGUF file rather than a store or catalog name."""
+    path = Path(name_or_path).expanduser()
+    return name_or_path.endswith(".gguf") or (path.is_file() and is_gguf(path))
+
+
+def is_known_model(name_or_path: str, settings: Settings | None = None) -> bool:
+    """A GGUF path, a model in the store or one in the catalog (which would be pulled on first use)."""
+    return (
+        is_model_path(name_or_path)
+        or name_or_path in load_catalog()
+        or Store(settings).get(name_or_path) is not None
+    )
+
+
+def resolve_model(
+    name_or_path: str,
+    settings: Settings | None = None,
+    *,
+    pull: bool = True,
+    progress: Progress | None = None,
+    on_pull: Callable[[str], None] | None = None,
+) -> ResolvedModel:
+    """Resolve once. A catalog model that is not in the store is pulled (scanned first) unless `pull` is False."""
+    settings = settings or get_settings()
+    if is_model_path(name_or_path):
+        path = Path(name_or_path).expanduser()
+        return ResolvedModel(path.stem, path, read_gguf_metadata(path).to_dict(), None, None, None)
+    store = Store(settings)
+    catalog = load_catalog()
+    stored = store.get(name_or_path)
+    if stored is None and pull and name_or_path in catalog:
+        from uptake.models.pull import pull_model
+        from uptake.scan.gate import scan_gate
+
+        if on_pull is not None:
+            on_pull(name_or_path)
+        stored, _ = pull_model(store, name_or_path, progress=progress, gate=scan_gate(force=False))
+    if stored is None:
+        stored = store.resolve(name_or_path)  # raises the not-found error with suggestions
+    entry = catalog.entries.get(stored.name) or catalog.by_sha256(stored.sha256)
+    return ResolvedModel(stored.name, stored.path, stored.metadata, entry, stored.sha256, stored.trust)
