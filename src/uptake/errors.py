@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+EXIT_FAILURE = 1  # a failure the user can act on: a download, a hash, an engine
+EXIT_USAGE = 2  # bad input: an unknown model, a missing file, a bad flag (scan uses 3; see docs/cli.md)
+EXIT_BLOCKED = 2  # pull/import refused a file the scan found dangerous or unreadable (scan's own 2)
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
 
 class UptakeError(Exception):
     """A failure the user can act on. The message names the problem and the fix."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
 
 
 class UsageError(UptakeError):
     """Bad input from the user: an unknown option value, a missing file, a malformed argument."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ModelNotFoundError(UptakeError):
     """A model name that is neither in the store nor in the catalog."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
         self.name = name
@@ -69,4 +74,10 @@ class EngineError(UptakeError):
 class BlockedModelError(UptakeError):
     """A model file the artifact scan judged dangerous."""
 
-    exit_code = 2
+    exit_code = EXIT_BLOCKED
+
+
+class InterruptedRunError(UptakeError):
+    """Long work stopped by Ctrl-C; the message says how to pick it up again."""
+
+    exit_code = EXIT_INTERRUPTED

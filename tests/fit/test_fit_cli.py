@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from uptake.cli.fit import app
+from uptake.cli.main import app
 from uptake.errors import UsageError
 from uptake.fit import probe as probe_module
 

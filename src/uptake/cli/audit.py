@@ -8,33 +8,26 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from uptake.audit.censorship.classify import Classifier, CombinedClassifier, JudgeClassifier, RuleClassifier
-from uptake.audit.censorship.judge import open_judge
 from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
 from uptake.audit.censorship.probes import load_probe_set
+from uptake.audit.censorship.records import ClassifierSettings
 from uptake.audit.censorship.rows import classify_rows, read_rows, summarize, write_rows
-from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings
-from uptake.engines.base import Engine
-from uptake.errors import UsageError
+from uptake.audit.censorship.runs import RunIndex
+from uptake.audit.censorship.session import AuditSession, open_classifier, resumed_audit, started_audit
+from uptake.cli.output import console, err_console, print_json, resolve_with_progress
+from uptake.errors import InterruptedRunError, UsageError
+from uptake.settings import get_settings
 
 if TYPE_CHECKING:
-    from uptake.audit.censorship.provenance import ModelIdentity
     from uptake.audit.censorship.runner import AuditOutcome
-
-app = typer.Typer(help="Audit a model's behaviour: censorship on PRC-sensitive topics.", no_args_is_help=True)
-
-
-@app.callback()
-def _audit() -> None:
-    """Audit a model's behaviour: censorship on PRC-sensitive topics."""
-
 
 class Mode(StrEnum):
     rules = "rules"
@@ -57,29 +50,18 @@ ThresholdOption = Annotated[
 ]
 
 
-def classifier_settings(
-    judge: str | None, mode: Mode | None, judge_model: str, threshold: float
-) -> dict[str, Any]:
+def classifier_settings(judge: str | None, mode: Mode | None, judge_model: str, threshold: float) -> ClassifierSettings:
     """The classifier as a run records it (never with an API key)."""
     chosen = mode or (Mode.judge if judge else Mode.rules)
     if chosen is not Mode.rules and judge is None:
         raise UsageError(f"--mode {chosen.value} needs --judge MODEL_OR_URL.")
-    from uptake.audit.censorship.runner import classifier_record
-
     if chosen is Mode.rules:
-        return classifier_record()
-    return classifier_record(chosen.value, judge, judge_model, threshold if chosen is Mode.combined else None)
+        return ClassifierSettings()
+    if chosen is Mode.judge:
+        return ClassifierSettings("judge", judge, judge_model)
+    return ClassifierSettings("combined", judge, judge_model, threshold)
 
 
-def open_classifier(stack: ExitStack, settings: dict[str, Any], judge_key: str | None) -> Classifier:
-    mode = Mode(settings["mode"])
-    if mode is Mode.rules:
-        return RuleClassifier()
-    judge = stack.enter_context(open_judge(settings["judge"], model=settings["judge_model"], api_key=judge_key))
-    return JudgeClassifier(judge) if mode is Mode.judge else CombinedClassifier(judge, settings["threshold"])
-
-
-@app.command("classify")
 def classify(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Rows with prompt, response, lang.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the labelled rows (JSONL).")],
@@ -107,14 +89,11 @@ def classify(
     write_rows(out, labelled)
     summary = {**summarize(labelled), "classifier": classifier.name, "out": str(out)}
     if json_output:
-        from uptake.cli.output import print_json
-
         print_json(summary)
     else:
         _print_summary(summary)
 
 
-@app.command("censorship")
 def censorship(
     model: Annotated[
         str | None, typer.Argument(help="Model name or GGUF path (default: the default model).", show_default=False)
@@ -167,7 +146,10 @@ def censorship(
                      "--topics": topics, "--baselines": baselines, "--max-tokens": max_tokens, "--seed": seed,
                      "--judge": judge, "--mode": mode, "--out": out}
             _refuse_new_settings(given)
-            opened = _resume(resume, index, command, json_output, stack, judge_key)
+            resolve = partial(resolve_with_progress, quiet=json_output)
+            session = stack.enter_context(
+                resumed_audit(resume, index=index, command=command, judge_key=judge_key, resolve=resolve)
+            )
         else:
             config = AuditConfig.create(
                 quick=quick, langs=parse_langs(langs) if langs else None, samples=samples or 1,
@@ -175,22 +157,16 @@ def censorship(
                 max_tokens=max_tokens, seed=seed or 0,
             )
             chosen = classifier_settings(judge, mode, judge_model, threshold)
-            opened = _start(model, config, chosen, index, command, out, json_output, stack, judge_key)
-        outcome = _execute(opened, index, stack, json_output)
+            resolved = resolve_with_progress(model or get_settings().default_model, json_output)
+            session = stack.enter_context(
+                started_audit(resolved, config, chosen, index=index, command=command, out=out, judge_key=judge_key)
+            )
+        outcome = _execute(session, stack, json_output)
     summary = write_outputs(outcome, probe_set, index)
     if json_output:
-        from uptake.cli.output import print_json
-
         print_json(summary)
         return
     _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
-
-
-class _OpenedRun(NamedTuple):
-    folder: RunFolder
-    settings: RunSettings
-    engine: Engine
-    classifier: Classifier
 
 
 def _refuse_new_settings(given: Mapping[str, object]) -> None:
@@ -199,78 +175,14 @@ def _refuse_new_settings(given: Mapping[str, object]) -> None:
         raise UsageError(f"--resume uses the run's own settings; drop {', '.join(named)}.")
 
 
-def _execute(opened: _OpenedRun, index: RunIndex, stack: ExitStack, quiet: bool) -> AuditOutcome:
-    from uptake.audit.censorship.runner import execute
-
+def _execute(session: AuditSession, stack: ExitStack, quiet: bool) -> AuditOutcome:
     progress = stack.enter_context(_audit_progress(quiet=quiet))
     try:
-        return execute(opened.folder, opened.settings, opened.engine, opened.classifier, load_probe_set(), index,
-                       progress)
+        return session.execute(progress)
     except KeyboardInterrupt:
-        from uptake.cli.output import err_console
-
-        err_console.print(f"stopped; finish with: uptake audit censorship --resume {opened.settings.run_id}")
-        raise
-
-
-def _start(
-    model: str | None,
-    config: AuditConfig,
-    chosen: dict[str, Any],
-    index: RunIndex,
-    command: str,
-    out: Path | None,
-    quiet: bool,
-    stack: ExitStack,
-    judge_key: str | None,
-) -> _OpenedRun:
-    from uptake.audit.censorship.plan import load_options_for
-    from uptake.audit.censorship.runner import create_run
-    from uptake.settings import get_settings
-
-    settings = get_settings()
-    name = model or settings.default_model
-    load_options = load_options_for(config, settings)
-    identity, engine = _load(name, load_options, quiet, stack)
-    classifier = open_classifier(stack, chosen, judge_key)
-    folder, run_settings = create_run(
-        config=config, model=identity, engine=_engine_record(engine, load_options), classifier=chosen,
-        probe_set=load_probe_set(), command=command, index=index, runs_dir=settings.home / "runs", out=out,
-    )
-    return _OpenedRun(folder, run_settings, engine, classifier)
-
-
-def _resume(
-    run: str, index: RunIndex, command: str, quiet: bool, stack: ExitStack, judge_key: str | None
-) -> _OpenedRun:
-    from uptake.audit.censorship.runner import check_same_model, open_resume
-
-    folder, settings = open_resume(run, index, command)
-    identity, engine = _load(settings.model.name, settings.engine.get("load") or {}, quiet, stack)
-    check_same_model(settings, identity)
-    classifier = open_classifier(stack, settings.classifier, judge_key)
-    return _OpenedRun(folder, settings, engine, classifier)
-
-
-def _load(
-    name: str, load_options: dict[str, Any], quiet: bool, stack: ExitStack
-) -> tuple[ModelIdentity, Engine]:
-    """Pull the model if the catalog has it and the store does not, then identify and load it."""
-    from uptake.audit.censorship.provenance import identify_model
-    from uptake.cli.run import ensure_model
-    from uptake.engines.loader import load_engine
-
-    ensure_model(name, quiet)
-    identity = identify_model(name)
-    engine = load_engine(name, **load_options)
-    stack.callback(engine.close)
-    return identity, engine
-
-
-def _engine_record(engine: Engine, load_options: dict[str, Any]) -> dict[str, Any]:
-    from uptake.audit.censorship.provenance import engine_settings
-
-    return {"load": load_options, **engine_settings(engine)}
+        raise InterruptedRunError(
+            f"stopped; nothing written is lost. Finish with: uptake audit censorship --resume {session.settings.run_id}"
+        ) from None
 
 
 class _RichAuditProgress:
@@ -294,8 +206,6 @@ def _audit_progress(quiet: bool) -> Iterator[_RichAuditProgress]:
 
 def _print_outcome(summary: dict[str, Any], generated: int, failed: int, elapsed_s: float) -> None:
     from uptake.audit.censorship.terminal import baselines_line, headline_table
-    from uptake.cli.output import console
-
     run = summary["run"]
     console.print(headline_table(summary))
     console.print(baselines_line(summary), markup=False)
@@ -313,15 +223,14 @@ def _print_outcome(summary: dict[str, Any], generated: int, failed: int, elapsed
     console.print(str(Path(run["directory"]) / "report.html"), markup=False, soft_wrap=True)
 
 
-@app.command("compare")
 def compare(
     runs: Annotated[list[str], typer.Argument(metavar="RUN_ID RUN_ID ...", help="Runs (ids or folders).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page here.")] = None,
 ) -> None:
     """Put censorship audit runs side by side: the gap per language, and the safety baselines."""
+    from uptake.atomic import write_text_atomically
     from uptake.audit.censorship.compare import compare_runs, load_summary, render_compare_html
-    from uptake.audit.censorship.runs import write_text_atomically
     from uptake.models.store import Store
 
     index = RunIndex(Store().db_path)
@@ -329,13 +238,9 @@ def compare(
     if html is not None:
         write_text_atomically(html, render_compare_html(comparison))
     if json_output:
-        from uptake.cli.output import print_json
-
         print_json(comparison)
         return
     from uptake.audit.censorship.terminal import compare_table
-    from uptake.cli.output import console
-
     console.print(compare_table(comparison))
     for warning in comparison["warnings"]:
         console.print(f"note: {warning}", markup=False)
@@ -344,8 +249,6 @@ def compare(
 
 
 def _progress(quiet: bool) -> Progress:
-    from uptake.cli.output import err_console
-
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -358,8 +261,6 @@ def _progress(quiet: bool) -> Progress:
 
 
 def _print_summary(summary: dict[str, object]) -> None:
-    from uptake.cli.output import console
-
     by_lang = summary["by_lang"]
     assert isinstance(by_lang, dict)
     table = Table(title=f"{summary['rows']} responses labelled by {summary['classifier']}")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from uptake.cli.options import JsonOption
 from uptake.cli.output import console, err_console, human_count, print_json
 from uptake.fit.bench import BenchOptions, BenchReport, Comparison, bench_model, resolve_target
 from uptake.fit.calibration import fit_calibration, load_records
@@ -18,10 +19,6 @@ from uptake.fit.recommend import Constraints, FitResult, ShapeResolver, fit_cata
 from uptake.settings import get_settings
 
 ALL_LAYERS = 999
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-app = typer.Typer(help="Predict which model fits a device, and measure models on this machine.")
-
 
 def _device(name: str, reprobe: bool) -> tuple[DeviceProfile, Calibration]:
     """The profile, and for `this` the calibration this machine's bench results give."""
@@ -217,6 +214,3 @@ def bench(
     else:
         _print_bench(reports)
 
-
-app.command("fit")(fit)
-app.command("bench")(bench)

@@ -1,16 +1,22 @@
-"""The `uptake` command: verbs are registered here and live in their own modules."""
+"""The `uptake` command: every verb is registered here, and only here; each lives in its own module.
+
+Every exit status a command documents is the status of the process: `main` returns what the command
+ended with, and turns errors into one line on stderr. The table of statuses is in docs/cli.md.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from uptake import __version__
 from uptake.cli import audit, fit, models, run, scan, serve
-from uptake.errors import UptakeError
+from uptake.errors import EXIT_INTERRUPTED, EXIT_USAGE, UptakeError
+from uptake.scan.report import EXIT_USAGE as SCAN_EXIT_USAGE
 
 app = typer.Typer(
     name="uptake",
@@ -31,7 +37,15 @@ app.command("serve")(serve.serve)
 app.command("scan")(scan.scan)
 app.command("fit")(fit.fit)
 app.command("bench")(fit.bench)
-app.add_typer(audit.app, name="audit")
+audit_app = typer.Typer(help="Audit a model's behaviour: censorship on PRC-sensitive topics.", no_args_is_help=True)
+audit_app.command("censorship")(audit.censorship)
+audit_app.command("classify")(audit.classify)
+audit_app.command("compare")(audit.compare)
+app.add_typer(audit_app, name="audit")
+
+# Commands whose exit statuses give 2 another meaning take their usage errors elsewhere:
+# for `scan`, 2 means a dangerous or unreadable file, so a mistyped flag must not look like one.
+USAGE_EXIT_CODES = {"scan": SCAN_EXIT_USAGE}
 
 
 def _version(value: bool) -> None:
@@ -49,27 +63,55 @@ def _root(
         os.environ["UPTAKE_DEBUG"] = "1"
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+def _command_name(error: Exception) -> str | None:
+    """The verb a parser error belongs to (`scan` for `uptake scan --bogus`), when it got that far."""
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command", None)
+    name = getattr(command, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _usage_error(error: Exception) -> int:
+    """One line, as for every other mistake, with where to look; bare `uptake` still shows the help."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        error.show()  # type: ignore[attr-defined]
+        return 0
+    name = _command_name(error)
+    where = f"uptake {name}" if name and name != "uptake" else "uptake"
+    sys.stderr.write(f"error: {error.format_message()} (see '{where} --help')\n")  # type: ignore[attr-defined]
+    return USAGE_EXIT_CODES.get(name or "", EXIT_USAGE)
+
+
+def run_command(args: Sequence[str] | None = None) -> int:
+    """Run the CLI on `args` (default: sys.argv) and return the exit status; never raises for user errors."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, Click returns the status of a `typer.Exit` instead of exiting:
+        # that value is the command's verdict (scan's 0/1/2) and must reach the process.
+        status = app(args=list(args) if args is not None else None, standalone_mode=False)
     except UptakeError as error:
         if os.environ.get("UPTAKE_DEBUG"):
             raise
         sys.stderr.write(f"error: {error}\n")
-        sys.exit(error.exit_code)
+        return error.exit_code
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("aborted\n")
-        sys.exit(130)
+        return EXIT_INTERRUPTED
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except Exception as error:  # the command parser's usage errors, and anything unexpected
         # Typer may ship its own copy of click, so its usage errors are recognised by their shape.
-        show = getattr(error, "show", None)
-        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
-            show()
-            sys.exit(error.exit_code)  # type: ignore[attr-defined]
+        if callable(getattr(error, "format_message", None)) and isinstance(getattr(error, "exit_code", None), int):
+            return _usage_error(error)
         if os.environ.get("UPTAKE_DEBUG"):
             raise
         sys.stderr.write(f"error: {type(error).__name__}: {error} (run with --debug for the traceback)\n")
-        sys.exit(1)
+        return 1
+    if status == EXIT_INTERRUPTED:
+        # Typer turns Ctrl-C inside a command into a silent Exit(130); say what happened, as above.
+        sys.stderr.write("aborted\n")
+    return status if isinstance(status, int) else 0
+
+
+def main() -> None:
+    """Entry point of the `uptake` console script and of `python -m uptake`."""
+    sys.exit(run_command())

@@ -8,21 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from uptake.cli.options import ForceOption, JsonOption
 from uptake.cli.output import ByteProgress, console, err_console, human_bytes, human_count, print_json
 from uptake.models.catalog import CatalogEntry, load_catalog
 from uptake.models.pull import pull_model
-from uptake.models.store import Gate, Store, StoredModel
-from uptake.scan.gate import scan_gate as make_gate
+from uptake.models.store import Store, StoredModel
+from uptake.scan.gate import scan_gate
 from uptake.settings import get_settings
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def scan_gate(force: bool) -> Gate:
-    """The artifact scan as the store's gate. It always exists (the scanner needs no optional package);
-    it refuses dangerous and unreadable files unless `force`."""
-    gate: Gate = make_gate(force=force)
-    return gate
 
 
 def model_summary(model: StoredModel) -> dict[str, Any]:
@@ -62,7 +54,7 @@ def catalog_summary(entry: CatalogEntry) -> dict[str, Any]:
 
 def pull(
     model: Annotated[str, typer.Argument(help="Catalog name, e.g. qwen2.5-coder:0.5b.")] = "",
-    force: Annotated[bool, typer.Option(help="Register even a file the artifact scan calls dangerous.")] = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Download a catalog model, verify its sha256 and add it to the store."""
@@ -87,7 +79,7 @@ def pull(
 def import_(
     path: Annotated[Path, typer.Argument(help="A local .gguf file.")],
     name: Annotated[str | None, typer.Option("--name", help="Name in the store (default: file name).")] = None,
-    force: Annotated[bool, typer.Option(help="Register even a file the artifact scan calls dangerous.")] = False,
+    force: ForceOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Add a local GGUF file to the store."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -16,6 +16,9 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+if TYPE_CHECKING:
+    from uptake.models.resolve import ResolvedModel
 
 console = Console()
 err_console = Console(stderr=True)
@@ -81,3 +84,15 @@ def human_count(count: int) -> str:
         if count >= scale:
             return f"{count / scale:.2f}{unit}".replace(".00", "")
     return str(count)
+
+
+def resolve_with_progress(name_or_path: str, quiet: bool) -> ResolvedModel:
+    """Resolve a model for a command, showing the download when a catalog model is pulled on first use."""
+    from uptake.models.resolve import resolve_model
+
+    def announce(name: str) -> None:
+        if not quiet:
+            err_console.print(f"{name} is not in the store yet; pulling it.")
+
+    with ByteProgress(quiet=quiet) as progress:
+        return resolve_model(name_or_path, progress=progress, on_pull=announce)

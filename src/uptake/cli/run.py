@@ -10,39 +10,23 @@ from typing import Annotated, Any
 
 import typer
 
-from uptake.cli.models import scan_gate
-from uptake.cli.output import ByteProgress, console, err_console, print_json
-from uptake.engines.base import ChatMessage, Finish, GenerationRequest, TextDelta
-from uptake.engines.llamacpp import LlamaCppEngine
+from uptake.cli.options import ContextOption, SeedOption, SystemOption, TemperatureOption, ThreadsOption
+from uptake.cli.output import console, err_console, print_json, resolve_with_progress
+from uptake.engines.base import ChatMessage, Engine, Finish, GenerationRequest, TextDelta
 from uptake.engines.loader import load_engine
 from uptake.errors import UsageError
-from uptake.models.catalog import load_catalog
-from uptake.models.pull import pull_model
-from uptake.models.store import Store
+from uptake.models.resolve import ResolvedModel, is_known_model
 from uptake.settings import get_settings
 
 
-def ensure_model(name: str, quiet: bool) -> None:
-    """Pull a catalog model on first use, as `ollama run` does; paths and stored names pass through."""
-    if name.endswith(".gguf") or Path(name).is_file():
-        return
-    store = Store()
-    if store.get(name) is None and name in load_catalog():
-        if not quiet:
-            err_console.print(f"{name} is not in the store yet; pulling it.")
-        with ByteProgress(quiet=quiet) as progress:
-            pull_model(store, name, progress=progress, gate=scan_gate(False))
-
-
-def open_engine(name: str, quiet: bool, context_size: int | None, threads: int | None) -> tuple[LlamaCppEngine, float]:
-    ensure_model(name, quiet)
+def open_engine(
+    name: str, quiet: bool, context_size: int | None, threads: int | None
+) -> tuple[ResolvedModel, Engine, float]:
+    """Resolve (pulling a catalog model on first use, as `ollama run` does) and load; the load time too."""
+    model = resolve_with_progress(name, quiet)
     started = time.perf_counter()
-    engine = load_engine(name, context_size=context_size, threads=threads)
-    return engine, time.perf_counter() - started
-
-
-def _is_model(arg: str) -> bool:
-    return arg.endswith(".gguf") or arg in load_catalog() or Store().get(arg) is not None
+    engine = load_engine(model, context_size=context_size, threads=threads)
+    return model, engine, time.perf_counter() - started
 
 
 def read_schema(path: Path | None) -> dict[str, Any] | None:
@@ -62,22 +46,22 @@ def read_schema(path: Path | None) -> dict[str, Any] | None:
 def run(
     model_or_prompt: Annotated[str, typer.Argument(metavar="[MODEL] PROMPT", help="Model (optional) and prompt.")],
     prompt: Annotated[str | None, typer.Argument(metavar="", show_default=False)] = None,
-    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, max=5.0)] = 0.7,
+    system: SystemOption = None,
+    temperature: TemperatureOption = 0.7,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
     max_tokens: Annotated[int, typer.Option(min=1)] = 512,
-    seed: Annotated[int | None, typer.Option(help="Sampling seed, for repeatable output.")] = None,
+    seed: SeedOption = None,
     stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
     json_schema: Annotated[
         Path | None, typer.Option("--json-schema", help="Constrain output to this JSON schema file.")
     ] = None,
-    ctx: Annotated[int | None, typer.Option("--ctx", min=64, help="Context size in tokens.")] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads (default: physical cores).")] = None,
+    ctx: ContextOption = None,
+    threads: ThreadsOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON result with usage and timings.")] = False,
 ) -> None:
     """Generate a reply to one prompt; streams to stdout. MODEL defaults to the default model."""
     if prompt is None:
-        if _is_model(model_or_prompt):
+        if is_known_model(model_or_prompt):
             if sys.stdin.isatty():
                 raise UsageError("no prompt given; pass it after the model name or pipe it on stdin.")
             model, prompt = model_or_prompt, sys.stdin.read()
@@ -92,10 +76,10 @@ def run(
         messages=(ChatMessage(role="user", content=prompt),), system=system, temperature=temperature,
         top_p=top_p, max_tokens=max_tokens, seed=seed, stop=tuple(stop or ()), json_schema=schema,
     )
-    engine, load_s = open_engine(model, json_output, ctx, threads)
+    resolved, engine, load_s = open_engine(model, json_output, ctx, threads)
     try:
         if json_output:
-            print_json(_result_json(model, engine, request, load_s))
+            print_json(_result_json(model, resolved, engine, request, load_s))
             return
         for event in engine.stream(request):
             if isinstance(event, TextDelta):
@@ -106,11 +90,13 @@ def run(
         engine.close()
 
 
-def _result_json(model: str, engine: LlamaCppEngine, request: GenerationRequest, load_s: float) -> dict[str, Any]:
+def _result_json(
+    model: str, resolved: ResolvedModel, engine: Engine, request: GenerationRequest, load_s: float
+) -> dict[str, Any]:
     result = engine.generate(request)
     data: dict[str, Any] = {
         "model": model,
-        "model_file": str(engine.model_path),
+        "model_file": str(resolved.path),
         "text": result.text,
         "finish_reason": result.finish_reason,
         "usage": {
@@ -128,7 +114,7 @@ def _result_json(model: str, engine: LlamaCppEngine, request: GenerationRequest,
         if result.timings.prompt_s > 0 else None,
         "decode_tokens_per_second": round(result.decode_tokens_per_second, 2),
         "settings": request.model_dump(exclude={"messages"}) | {
-            "context_size": engine.context_size, "threads": engine.threads,
+            "context_size": engine.context_size, "threads": getattr(engine, "threads", None),
         },
     }
     if request.json_schema is not None:
@@ -152,16 +138,19 @@ def _validated_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def chat(
     model: Annotated[str, typer.Argument(help="Model (default: the default model).")] = "",
-    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, max=5.0)] = 0.7,
+    system: SystemOption = None,
+    temperature: TemperatureOption = 0.7,
     max_tokens: Annotated[int, typer.Option(min=1)] = 1024,
-    seed: Annotated[int | None, typer.Option()] = None,
-    ctx: Annotated[int | None, typer.Option("--ctx", min=64)] = None,
-    threads: Annotated[int | None, typer.Option(min=1)] = None,
+    seed: SeedOption = None,
+    ctx: ContextOption = None,
+    threads: ThreadsOption = None,
 ) -> None:
-    """Talk with a model. History is kept; /reset clears it, /exit (or Ctrl-D) leaves."""
+    """Talk with a model. History is kept; /reset clears it, /exit (or Ctrl-D) leaves.
+
+    Ctrl-C during a reply stops that reply and keeps the conversation; at the prompt it leaves (exit 0).
+    """
     name = model or get_settings().default_model
-    engine, _ = open_engine(name, False, ctx, threads)
+    _, engine, _ = open_engine(name, False, ctx, threads)
     history: list[ChatMessage] = []
     interactive = sys.stdin.isatty()
     if interactive:
@@ -187,16 +176,30 @@ def chat(
             history.append(ChatMessage(role="user", content=text))
             request = GenerationRequest(messages=tuple(history), system=system, temperature=temperature,
                                         max_tokens=max_tokens, seed=seed)
-            reply: list[str] = []
-            for event in engine.stream(request):
-                if isinstance(event, TextDelta):
-                    reply.append(event.text)
-                    console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
-                elif isinstance(event, Finish) and event.reason == "length":
-                    err_console.print("\n[reply cut at --max-tokens]")
-            console.print()
-            history.append(ChatMessage(role="assistant", content="".join(reply)))
+            reply = _stream_reply(engine, request)
+            history.append(ChatMessage(role="assistant", content=reply))
     except KeyboardInterrupt:
-        pass
+        console.print()  # Ctrl-C at the prompt leaves, as Ctrl-D does
     finally:
         engine.close()
+
+
+def _stream_reply(engine: Engine, request: GenerationRequest) -> str:
+    """Print a reply as it comes; Ctrl-C stops it early and keeps what was said."""
+    reply: list[str] = []
+    events = engine.stream(request)
+    try:
+        for event in events:
+            if isinstance(event, TextDelta):
+                reply.append(event.text)
+                console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
+            elif isinstance(event, Finish) and event.reason == "length":
+                err_console.print("\n[reply cut at --max-tokens]")
+    except KeyboardInterrupt:
+        err_console.print("\n[reply stopped]")
+    finally:
+        close = getattr(events, "close", None)
+        if callable(close):
+            close()  # frees the engine's sequence at once
+    console.print()
+    return "".join(reply)

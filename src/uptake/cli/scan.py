@@ -119,6 +119,3 @@ def scan(
             err_console.print(f"ML-BOM written to {bom}")
     raise typer.Exit(report.exit_code(strict))
 
-
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-app.command("scan")(scan)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
-import importlib.util
+import socket
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from uptake.errors import UsageError
+from uptake.extras import require_extra
 from uptake.settings import get_settings
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -18,12 +20,6 @@ class FlashAttention(enum.StrEnum):
     on = "on"
     off = "off"
     auto = "auto"
-
-
-def require_serve_extra() -> None:
-    missing = [name for name in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise UsageError(f"uptake serve needs {', '.join(missing)}: pip install 'uptake[serve]'")
 
 
 @app.command()
@@ -60,8 +56,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
 ) -> None:
     """Serve models over HTTP with the OpenAI API (chat, completions, embeddings, models)."""
-    require_serve_extra()
-    from uptake.cli.run import ensure_model
+    require_extra("serve", "uptake serve")
+    from uptake.cli.output import resolve_with_progress
     from uptake.serve.auth import api_keys_from, check_exposure
     from uptake.serve.runner import ServeOptions, model_specs, run_server
 
@@ -81,7 +77,28 @@ def serve(
     )
     check_exposure(options.host, options.api_keys, options.insecure)
     sources = models or [settings.default_model]
-    specs = model_specs(sources, alias or [])
-    for spec in specs:
-        ensure_model(spec.source, quiet=False)
+    # Resolved once, here: an unknown model fails before the server starts, and a catalog model is
+    # pulled (and scanned) first.
+    specs = [replace(spec, source=resolve_with_progress(str(spec.source), quiet=False))
+             for spec in model_specs(sources, alias or [])]
+    check_port_free(options.host, options.port)
     run_server(specs, options, settings)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A taken port is a one-line error before anything loads, not a log trace from the server."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UsageError(f"cannot bind to '{host}': {error.strerror}; give an address or host name.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {error.strerror}; choose another --port or stop what uses it."
+            ) from None

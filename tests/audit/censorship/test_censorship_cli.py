@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from uptake.audit.censorship.journal import read_journal, row_key
 from uptake.audit.censorship.plan import AUDIT_PARALLEL
 from uptake.audit.censorship.summary import validate_summary
-from uptake.cli.audit import app
+from uptake.cli.main import app
 from uptake.errors import UptakeError, UsageError
 
 # One topic, one language, one neutral and one harm probe, four tokens each: seconds on a laptop.
@@ -28,7 +29,7 @@ def one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_cli(*args: str) -> tuple[int, str, BaseException | None]:
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, ["audit", *args])
     return result.exit_code, result.stdout, result.exception
 
 
@@ -120,12 +121,7 @@ def test_a_url_judge_labels_the_audit_and_is_recorded(tiny_gguf: Path, tmp_path:
 def test_missing_report_packages_fail_before_any_work(
     tiny_gguf: Path, uptake_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib.util
-
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *rest: None if name == "matplotlib" else real_find_spec(name, *rest)
-    )
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     code, _, error = run_cli("censorship", str(tiny_gguf), *TINY_AUDIT)
     assert code != 0 and isinstance(error, UptakeError) and "uptake[audit]" in str(error)
     assert not (uptake_home / "runs").exists(), "no run was started"

@@ -13,7 +13,7 @@ from uptake.audit.censorship.compare import compare_runs, load_summary
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.probes import Lang, Probe
 from uptake.audit.censorship.runs import RunIndex
-from uptake.cli.audit import app
+from uptake.cli.main import app
 from uptake.errors import UptakeError, UsageError
 
 CONFIG = AuditConfig.create(topics=["tiananmen-1989", "taiwan-status", "jimmy-lai"], langs=["en"], baselines=1)
@@ -31,7 +31,7 @@ def two_runs(uptake_home: Path) -> tuple[str, str]:
 
 
 def test_compare_json_puts_runs_side_by_side(two_runs: tuple[str, str]) -> None:
-    result = CliRunner().invoke(app, ["compare", *two_runs, "--json"])
+    result = CliRunner().invoke(app, ["audit", "compare", *two_runs, "--json"])
     assert result.exit_code == 0, result.output
     comparison = json.loads(result.stdout)
     assert comparison["schema"] == "uptake.audit.censorship.compare" and comparison["langs"] == ["en"]
@@ -44,7 +44,7 @@ def test_compare_json_puts_runs_side_by_side(two_runs: tuple[str, str]) -> None:
 
 def test_compare_table_and_html_page(two_runs: tuple[str, str], tmp_path: Path) -> None:
     page = tmp_path / "compare.html"
-    result = CliRunner().invoke(app, ["compare", *two_runs, "--html", str(page)])
+    result = CliRunner().invoke(app, ["audit", "compare", *two_runs, "--html", str(page)])
     assert result.exit_code == 0, result.output
     assert two_runs[0] in result.stdout and "+100" in result.stdout
     html = page.read_text(encoding="utf-8")
@@ -62,7 +62,7 @@ def test_compare_warns_about_runs_that_measure_different_things(uptake_home: Pat
 
 
 def test_compare_needs_two_runs(two_runs: tuple[str, str]) -> None:
-    result = CliRunner().invoke(app, ["compare", two_runs[0]])
+    result = CliRunner().invoke(app, ["audit", "compare", two_runs[0]])
     assert isinstance(result.exception, UsageError)
 
 

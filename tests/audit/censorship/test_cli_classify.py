@@ -10,7 +10,7 @@ from audit_fixtures import fake_judge_server
 from typer.testing import CliRunner
 
 from uptake.audit.censorship.probes import load_probe_set
-from uptake.cli.audit import app
+from uptake.cli.main import app
 from uptake.errors import UsageError
 
 TIANANMEN = load_probe_set().get("tiananmen-1989.target")
@@ -39,7 +39,7 @@ def test_classify_keeps_fields_and_adds_labels(tmp_path: Path) -> None:
         ],
     )
     out = tmp_path / "deep" / "out.jsonl"
-    result = CliRunner().invoke(app, ["classify", str(source), "--out", str(out)])
+    result = CliRunner().invoke(app, ["audit", "classify", str(source), "--out", str(out)])
     assert result.exit_code == 0, result.output
     first, second = rows_of(out)
     assert first["id"] == "r1" and first["label"] == "refused"
@@ -54,7 +54,7 @@ def test_classify_keeps_fields_and_adds_labels(tmp_path: Path) -> None:
 
 def test_json_summary(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q", "response": "抱歉，我无法回答。", "lang": "zh-Hans"}])
-    result = CliRunner().invoke(app, ["classify", str(source), "-o", str(tmp_path / "o.jsonl"), "--json"])
+    result = CliRunner().invoke(app, ["audit", "classify", str(source), "-o", str(tmp_path / "o.jsonl"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rows"] == 1 and summary["labels"] == {"refused": 1} and summary["classifier"] == "rules"
@@ -75,7 +75,7 @@ def test_bad_rows_give_one_line_errors_with_the_line_number(tmp_path: Path, line
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(app, ["classify", str(source), "--out", str(out)])
+    result = CliRunner().invoke(app, ["audit", "classify", str(source), "--out", str(out)])
     assert isinstance(result.exception, UsageError)
     assert message in str(result.exception)
     assert "\n" not in str(result.exception)
@@ -84,10 +84,11 @@ def test_bad_rows_give_one_line_errors_with_the_line_number(tmp_path: Path, line
 
 def test_missing_input_and_judge_mode_without_judge(tmp_path: Path) -> None:
     runner = CliRunner()
-    missing = runner.invoke(app, ["classify", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o.jsonl")])
+    out = str(tmp_path / "o.jsonl")
+    missing = runner.invoke(app, ["audit", "classify", str(tmp_path / "nope.jsonl"), "--out", out])
     assert isinstance(missing.exception, UsageError) and "does not exist" in str(missing.exception)
     source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "q", "response": "r", "lang": "en"}])
-    no_judge = runner.invoke(app, ["classify", str(source), "--out", str(tmp_path / "o.jsonl"), "--mode", "judge"])
+    no_judge = runner.invoke(app, ["audit", "classify", str(source), "--out", out, "--mode", "judge"])
     assert isinstance(no_judge.exception, UsageError) and "--judge" in str(no_judge.exception)
 
 
@@ -96,7 +97,7 @@ def test_url_judge(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     with fake_judge_server('{"label": "deflected", "confidence": 0.75}') as (url, received):
         result = CliRunner().invoke(
-            app, ["classify", str(source), "--out", str(out), "--judge", url, "--judge-model", "judge-7b"]
+            app, ["audit", "classify", str(source), "--out", str(out), "--judge", url, "--judge-model", "judge-7b"]
         )
     assert result.exit_code == 0, result.output
     (row,) = rows_of(out)
@@ -110,7 +111,7 @@ def test_local_model_judge_with_unreadable_replies_falls_back_to_rules(tmp_path:
         tmp_path / "in.jsonl", [{"prompt": "q", "response": "I'm sorry, but I can't help with that.", "lang": "en"}]
     )
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(app, ["classify", str(source), "--out", str(out), "--judge", str(tiny_gguf)])
+    result = CliRunner().invoke(app, ["audit", "classify", str(source), "--out", str(out), "--judge", str(tiny_gguf)])
     assert result.exit_code == 0, result.output
     (row,) = rows_of(out)
     assert row["label"] in ("refused", "answered", "deflected", "state_narrative")

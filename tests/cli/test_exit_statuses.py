@@ -1,0 +1,313 @@
+"""The exit-status contract of every command, checked on the installed `uptake` console script.
+
+Each case runs the program a user runs, in its own process: not CliRunner, not a per-module app.
+Unit tests of that kind once let `uptake scan` exit 0 on a dangerous file while every one passed.
+Every case is also a row of docs/cli.md; `test_docs_table_matches_the_cases` keeps the two equal
+(`PYTHONPATH=tests .venv/bin/python tests/cli/test_exit_statuses.py` rewrites the table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from http_server import serve_files
+from tiny_gguf import write_tiny_gguf
+
+UPTAKE = Path(sys.executable).with_name("uptake")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+TABLE_START = "<!-- exit-status table: generated from tests/cli/test_exit_statuses.py -->"
+TABLE_END = "<!-- end of exit-status table -->"
+HOSTILE_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+# Hub paths of two catalog models that publish no hash: the loopback hub serves hostile bytes there.
+HUB_HOSTILE = "/bartowski/Llama-3.2-1B-Instruct-GGUF/resolve/main/Llama-3.2-1B-Instruct-Q4_K_M.gguf"
+HUB_GARBAGE = "/bartowski/Llama-3.2-3B-Instruct-GGUF/resolve/main/Llama-3.2-3B-Instruct-Q4_K_M.gguf"
+
+
+@dataclass(frozen=True)
+class Case:
+    command: str  # as the user types it after `uptake`
+    situation: str  # the row of the documentation table
+    args: tuple[str, ...]  # {name} is replaced by the path of the file of that name
+    status: int
+    needle: str = ""  # a word the one-line error (or the output) must hold
+
+
+CASES = [
+    Case("(none)", "no command: prints the help", (), 0, "Usage"),
+    Case("(none)", "--version", ("--version",), 0, "uptake"),
+    Case("(none)", "an unknown command", ("no-such-verb",), 2, "No such command"),
+    Case("scan", "clean file", ("scan", "{clean}", "--json"), 0),
+    Case("scan", "file with warnings", ("scan", "{warning}", "--json"), 1),
+    Case("scan", "warnings with --strict", ("scan", "{warning}", "--strict", "--json"), 2),
+    Case("scan", "dangerous file (a pickle that calls os.system)", ("scan", "{evil.pkl}", "--json"), 2),
+    Case("scan", "dangerous file, --strict", ("scan", "{evil.pkl}", "--strict"), 2, "DANGEROUS"),
+    Case("scan", "unreadable file (not GGUF inside)", ("scan", "{garbage}"), 2, "UNREADABLE"),
+    Case("scan", "clean and dangerous together: the worst verdict", ("scan", "{clean}", "{evil.pkl}"), 2),
+    Case("scan", "a path that does not exist", ("scan", "{missing}"), 3, "not a file"),
+    Case("scan", "no target", ("scan",), 3, "at least one"),
+    Case("scan", "an unknown flag", ("scan", "{clean}", "--bogus"), 3, "--bogus"),
+    Case("scan", "--bom to a path that cannot be written", ("scan", "{clean}", "--bom", "{unwritable}"), 3, "ML-BOM"),
+    Case("import", "clean GGUF file", ("import", "{clean}", "--name", "tiny", "--json"), 0),
+    Case("import", "dangerous file (hostile chat template): refused", ("import", "{hostile}", "--json"), 2,
+         "dangerous"),
+    Case("import", "unreadable file (not GGUF inside): refused", ("import", "{garbage}"), 2, "not a GGUF file"),
+    Case("import", "dangerous file with --force", ("import", "{hostile}", "--force", "--json"), 0),
+    Case("import", "a file that does not exist", ("import", "{missing}"), 2, "not a file"),
+    Case("pull", "dangerous file from the hub: refused, nothing registered", ("pull", "llama3.2:1b", "--json"), 2,
+         "dangerous"),
+    Case("pull", "unreadable file from the hub (not GGUF inside): refused", ("pull", "llama3.2:3b"), 2,
+         "not a GGUF file"),
+    Case("pull", "an unknown model", ("pull", "no-such-model:1b"), 2, "unknown model"),
+    Case("list", "the catalog", ("list", "--all", "--json"), 0),
+    Case("list", "an unknown flag", ("list", "--bogus"), 2, "--bogus"),
+    Case("show", "an unknown model", ("show", "no-such-model", "--json"), 2, "unknown model"),
+    Case("rm", "a model that is not in the store", ("rm", "ghost"), 2, "unknown model"),
+    Case("run", "a prompt", ("run", "{clean}", "hi", "--temperature", "0", "--max-tokens", "4", "--json"), 0),
+    Case("run", "an unknown model", ("run", "qwn:0.5b", "hi"), 2, "Did you mean"),
+    Case("run", "an empty prompt", ("run", "{clean}", " "), 2, "empty"),
+    Case("run", "a schema file that is not JSON", ("run", "{clean}", "hi", "--json-schema", "{garbage}"), 2,
+         "not valid JSON"),
+    Case("run", "a bad option value", ("run", "--max-tokens", "many", "hi"), 2, "--max-tokens"),
+    Case("run", "a prompt longer than the context", ("run", "{clean}", "{long prompt}", "--ctx", "64"), 1,
+         "context"),
+    Case("chat", "input ends (Ctrl-D)", ("chat", "{clean}", "--max-tokens", "2"), 0),
+    Case("serve", "a non-loopback address without --api-key", ("serve", "{clean}", "--host", "0.0.0.0"), 2,
+         "api-key"),
+    Case("serve", "an unknown model", ("serve", "no-such-model"), 2, "unknown model"),
+    Case("serve", "a malformed --alias", ("serve", "{clean}", "--alias", "nonsense"), 2, "ALIAS=MODEL"),
+    Case("serve", "a port in use", ("serve", "{clean}", "--port", "{busy port}"), 2, "choose another --port"),
+    Case("fit", "a device profile", ("fit", "--device", "raspberry-pi-5-8gb", "--offline", "--json"), 0),
+    Case("fit", "an unknown device profile", ("fit", "--device", "toaster"), 2, "unknown device profile"),
+    Case("bench", "a model file", ("bench", "{clean}", "--parallel", "1", "--prompt-tokens", "8", "--decode-tokens",
+                                   "8", "--ctx", "128", "--no-store", "--json"), 0),
+    Case("bench", "an unknown model", ("bench", "no-such-model"), 2, "unknown model"),
+    Case("audit censorship", "an unknown model", ("audit", "censorship", "no-such-model"), 2, "unknown model"),
+    Case("audit censorship", "an unknown language", ("audit", "censorship", "{clean}", "--langs", "xx"), 2, "xx"),
+    Case("audit censorship", "--resume of a run that does not exist", ("audit", "censorship", "--resume", "nope"),
+         2, "nope"),
+    Case("audit censorship", "--resume with new settings", ("audit", "censorship", "--resume", "x", "--quick"), 2,
+         "--quick"),
+    Case("audit classify", "labelled rows", ("audit", "classify", "{rows.jsonl}", "--out", "{out}", "--json"), 0),
+    Case("audit classify", "an input file that does not exist", ("audit", "classify", "{missing}", "--out", "{out}"),
+         2, "missing"),
+    Case("audit compare", "a run that does not exist", ("audit", "compare", "nope", "nope2"), 2, "nope"),
+]
+
+# Rows whose behaviour needs more than one command line (a signal, a running server) are checked by
+# the tests named here, and documented beside the cases above.
+SPECIAL_ROWS: list[tuple[str, str, int, str]] = []
+
+
+def documents(command: str, situation: str, status: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(test: Callable[..., None]) -> Callable[..., None]:
+        SPECIAL_ROWS.append((command, situation, status, test.__name__))
+        return test
+
+    return register
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("contract")
+    clean = write_tiny_gguf(folder / "clean.gguf")
+    warning = folder / "warning.gguf"
+    warning.write_bytes(clean.read_bytes() + b"appended after the tensor data")
+    evil = folder / "evil.pkl"
+    evil.write_bytes(b"cposix\nsystem\n(S'echo hi'\ntR.")  # inert: nothing ever loads it
+    garbage = folder / "garbage.gguf"
+    garbage.write_text("garbage\n")
+    rows = folder / "rows.jsonl"
+    rows.write_text(json.dumps({"prompt": "What is 2+2?", "response": "4.", "lang": "en"}) + "\n")
+    return {
+        "clean": clean,
+        "warning": warning,
+        "evil.pkl": evil,
+        "garbage": garbage,
+        "hostile": write_tiny_gguf(folder / "hostile.gguf", chat_template=HOSTILE_TEMPLATE),
+        "rows.jsonl": rows,
+        "missing": folder / "missing.gguf",
+        "out": folder / "labelled.jsonl",
+        "unwritable": clean / "under-a-file.json",
+    }
+
+
+@pytest.fixture(scope="module")
+def hub(files: dict[str, Path]) -> Iterator[str]:
+    with serve_files() as server:
+        server.files[HUB_HOSTILE] = files["hostile"].read_bytes()
+        server.files[HUB_GARBAGE] = b"not a model at all" * 64
+        yield server.base_url
+
+
+@pytest.fixture()
+def busy_port() -> Iterator[int]:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+def uptake(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(UPTAKE), *args], capture_output=True, text=True, input=stdin, timeout=180, env=env or os.environ.copy()
+    )
+
+
+def _fill(arg: str, files: dict[str, Path], port: int) -> str:
+    if arg == "{long prompt}":
+        return "word " * 200
+    if arg == "{busy port}":
+        return str(port)
+    if arg.startswith("{") and arg.endswith("}"):
+        return str(files[arg[1:-1]])
+    return arg
+
+
+def test_the_console_script_is_installed() -> None:
+    assert UPTAKE.is_file(), f"{UPTAKE} missing: install the package (make install) before the contract tests"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.command}:{case.situation}")
+def test_exit_status(case: Case, files: dict[str, Path], hub: str, busy_port: int) -> None:
+    env = os.environ.copy() | {"UPTAKE_HF_ENDPOINT": hub}
+    done = uptake(*(_fill(arg, files, busy_port) for arg in case.args), env=env)
+    where = f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-2000:]}"
+    assert done.returncode == case.status, where
+    assert "Traceback" not in done.stderr, where
+    if case.status not in (0, 1) and case.command != "scan":
+        assert len(done.stderr.strip().splitlines()) == 1, f"not one line: {where}"
+        assert done.stdout == "", where
+    if case.needle:
+        assert case.needle in done.stdout + done.stderr, where
+    if "--json" in case.args and done.stdout:
+        json.loads(done.stdout)
+    if case.command in ("pull", "import") and case.status != 0:
+        assert json.loads(uptake("list", "--json", env=env).stdout) == [], "a refused file was registered"
+
+
+def _wait_for(
+    condition: Callable[[], bool], what: str, process: subprocess.Popen[str], timeout_s: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"uptake ended ({process.returncode}) before {what}: {process.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """However a test ends, its process is gone and reaped before the next one starts."""
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+def _blocked_reading_stdin(pid: int) -> bool:
+    return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
+
+
+@documents("run", "Ctrl-C while it waits for the prompt on stdin", 130)
+def test_ctrl_c_is_130_with_one_line(files: dict[str, Path]) -> None:
+    process = subprocess.Popen(
+        [str(UPTAKE), "run", str(files["clean"])],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for(lambda: _blocked_reading_stdin(process.pid), "uptake run to read its prompt", process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        _stop(process)
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "aborted" and stdout == ""
+
+
+@documents("audit censorship", "Ctrl-C during the run: says how to --resume", 130)
+def test_ctrl_c_stops_an_audit_with_the_resume_command(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [str(UPTAKE), "audit", "censorship", str(files["clean"]), "--out", str(out), "--max-tokens", "64"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    results = out / "results.jsonl"
+    try:
+        _wait_for(lambda: results.exists() and results.stat().st_size > 0, "the audit's first result", process, 120)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        _stop(process)
+    assert process.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
+
+
+@documents("serve", "Ctrl-C (SIGINT): shuts down cleanly", 0)
+def test_serve_shuts_down_cleanly_on_sigint(files: dict[str, Path]) -> None:
+    import httpx
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(UPTAKE), "serve", str(files["clean"]), "--port", str(port), "--ctx", "128", "--parallel", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        _wait_for(healthy, "the server to answer /health", process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        _stop(process)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def render_table() -> str:
+    rows = [(case.command, case.situation, case.status) for case in CASES]
+    rows += [(command, situation, status) for command, situation, status, _ in SPECIAL_ROWS]
+    lines = [TABLE_START, "", "| command | situation | exit status |", "|---|---|---:|"]
+    first_seen = {command: index for index, (command, _, _) in reversed(list(enumerate(rows)))}
+    for command, situation, status in sorted(rows, key=lambda row: first_seen[row[0]]):
+        shown = "uptake" if command == "(none)" else f"uptake {command}"
+        lines.append(f"| `{shown}` | {situation} | {status} |")
+    return "\n".join([*lines, "", TABLE_END])
+
+
+def test_docs_table_matches_the_cases() -> None:
+    text = DOCS.read_text("utf-8")
+    start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
+    stale = "docs/cli.md is out of date: run PYTHONPATH=tests python tests/cli/test_exit_statuses.py"
+    assert text[start:end] == render_table(), stale
+
+
+if __name__ == "__main__":
+    current = DOCS.read_text("utf-8")
+    begin, finish = current.index(TABLE_START), current.index(TABLE_END) + len(TABLE_END)
+    DOCS.write_text(current[:begin] + render_table() + current[finish:], "utf-8")
