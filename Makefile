@@ -33,7 +33,7 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow" -q
 
 test-slow: $(STAMP)
-	$(BIN)/pytest -m slow -q
+	$(BIN)/pytest -m slow --runslow -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

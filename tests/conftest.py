@@ -11,6 +11,20 @@ import pytest
 from tiny_gguf import write_tiny_gguf
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="Also run the slow tests (the real default model).")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests pull and load the real default model: a bare `pytest` leaves them out unless asked."""
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: needs the real default model; run with --runslow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def uptake_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh, empty store for each test, so no test reads or writes the user's models."""
