@@ -137,7 +137,8 @@ def server_command(
         return [
             sys.executable,
             "-m",
-            "uptake.serve",
+            "uptake",
+            "serve",
             name,
             "--port",
             str(port),

@@ -8,10 +8,11 @@ import pytest
 
 from uptake.errors import EngineError, ModelNotFoundError, UsageError
 from uptake.fit import probe as probe_module
-from uptake.fit.bench import BenchOptions, bench_model, best_of, resolve_target, run_worker, timed
+from uptake.fit.bench import BenchOptions, bench_model, bench_target, best_of, run_worker, timed
 from uptake.fit.bench_worker import WorkerConfig, WorkerResult
 from uptake.fit.calibration import fit_calibration, load_records
 from uptake.fit.probe import Probe, probe_this_machine
+from uptake.models.resolve import resolve_model
 from uptake.settings import Settings
 
 OPTIONS = BenchOptions(context=256, threads=1, parallel=2, prompt_tokens=16, decode_tokens=8)
@@ -27,7 +28,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Settings, 
 
 def test_bench_measures_one_and_n_sequences_and_stores_them(tiny_gguf: Path, machine: tuple[Settings, Probe]) -> None:
     settings, probe = machine
-    target = resolve_target(str(tiny_gguf), settings)
+    target = bench_target(resolve_model(str(tiny_gguf), settings))
     assert target.name == "tiny" and len(target.sha256) == 64
     report = bench_model(target, OPTIONS, probe, settings)
     assert [run.parallel for run in report.runs] == [1, 2]
@@ -67,9 +68,9 @@ def test_targets_must_be_gguf_files_or_stored_models(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello")
     with pytest.raises(UsageError, match="not a GGUF"):
-        resolve_target(str(text), Settings(home=tmp_path))
+        resolve_model(str(text), Settings(home=tmp_path))
     with pytest.raises(ModelNotFoundError):
-        resolve_target("qwen2.5-coder:0.5b", Settings(home=tmp_path))
+        resolve_model("qwen2.5-coder:0.5b", Settings(home=tmp_path), pull=False)
 
 
 def test_options_must_fit_the_context() -> None:
@@ -85,7 +86,7 @@ def test_cpu_time_needs_one_thread_and_reports_the_cpu_clock(tiny_gguf: Path, ma
         BenchOptions(threads=2, cpu_time=True)
     settings, probe = machine
     options = BenchOptions(context=256, threads=1, parallel=1, prompt_tokens=16, decode_tokens=8, cpu_time=True)
-    report = bench_model(resolve_target(str(tiny_gguf), settings), options, probe, settings, store=False)
+    report = bench_model(bench_target(resolve_model(str(tiny_gguf), settings)), options, probe, settings, store=False)
     run = report.runs[0]
     sample = run.samples[0]
     assert sample.decode_step_cpu_s_median is not None and sample.prompt_tokens_per_s_cpu is not None

@@ -15,7 +15,7 @@ import openai
 import pytest
 from serve_support import wait_for
 
-SERVE = [sys.executable, "-m", "uptake.serve"]
+SERVE = [sys.executable, "-m", "uptake", "serve"]
 
 
 def free_port() -> int:

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from uptake.cli.options import JsonOption
-from uptake.cli.output import console, err_console, human_count, print_json
-from uptake.fit.bench import BenchOptions, BenchReport, Comparison, bench_model, resolve_target
+from uptake.cli.output import console, err_console, human_count, print_json, resolve_with_progress
+from uptake.fit.bench import BenchOptions, BenchReport, Comparison, bench_model, bench_target
 from uptake.fit.calibration import fit_calibration, load_records
 from uptake.fit.estimate import Calibration, Workload
 from uptake.fit.probe import probe_this_machine
@@ -199,12 +199,13 @@ def bench(
         repeats=repeats,
         cpu_time=cpu_time,
     )
+    # Resolved first, so a mistyped name fails at once rather than after measuring the machine.
+    targets = [bench_target(resolve_with_progress(model, json_output)) for model in models or [settings.default_model]]
     probe = probe_this_machine(settings)
     # fit predicts `this` on its GPU when llama.cpp here can offload; bench then measures it there.
     gpu_layers = ALL_LAYERS if probe.profile.kind != "cpu" else 0
     reports: list[BenchReport] = []
-    for model in models or [settings.default_model]:
-        target = resolve_target(model, settings)
+    for target in targets:
         show = not json_output and err_console.is_terminal
         with err_console.status(f"benching {target.name}…") if show else nullcontext():
             reports.append(bench_model(target, options, probe, settings, store=not no_store, gpu_layers=gpu_layers))

@@ -13,8 +13,6 @@ from uptake.errors import UsageError
 from uptake.extras import require_extra
 from uptake.settings import get_settings
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
 
 class FlashAttention(enum.StrEnum):
     on = "on"
@@ -22,7 +20,6 @@ class FlashAttention(enum.StrEnum):
     auto = "auto"
 
 
-@app.command()
 def serve(
     models: Annotated[
         list[str] | None,

@@ -22,9 +22,8 @@ from uptake.fit.calibration import BenchRecord, Measured, fit_calibration, load_
 from uptake.fit.estimate import Calibration, Estimate, Workload, estimate
 from uptake.fit.probe import Probe
 from uptake.fit.shape import ModelShape, shape_from_header
-from uptake.models.download import sha256_file
 from uptake.models.gguf_header import GGUFFormatError, read_gguf_header
-from uptake.models.gguf_meta import is_gguf
+from uptake.models.resolve import ResolvedModel
 from uptake.settings import Settings
 
 WORKER_TIMEOUT_S = 1800
@@ -135,17 +134,9 @@ class BenchReport:
         }
 
 
-def resolve_target(model: str, settings: Settings) -> BenchTarget:
-    """A GGUF path, or a model in the store by name."""
-    path = Path(model).expanduser()
-    if path.is_file():
-        if not is_gguf(path):
-            raise UsageError(f"{path} is not a GGUF file; bench runs GGUF models.")
-        return BenchTarget(path.stem, path, sha256_file(path))
-    from uptake.models.store import Store
-
-    stored = Store(settings).resolve(model)
-    return BenchTarget(stored.name, stored.path, stored.sha256)
+def bench_target(model: ResolvedModel) -> BenchTarget:
+    """What bench measures and records: the name, the file and its content hash."""
+    return BenchTarget(model.name, model.path, model.file_sha256())
 
 
 def read_shape(target: BenchTarget) -> ModelShape:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from uptake.errors import UsageError
 from uptake.models.catalog import CatalogEntry, load_catalog
 from uptake.models.download import Progress
 from uptake.models.gguf_meta import is_gguf, read_gguf_metadata
@@ -77,6 +78,9 @@ def resolve_model(
 ) -> ResolvedModel:
     """Resolve once. A catalog model that is not in the store is pulled (scanned first) unless `pull` is False."""
     settings = settings or get_settings()
+    given = Path(name_or_path).expanduser()
+    if given.is_file() and not is_model_path(name_or_path):
+        raise UsageError(f"{given} is not a GGUF file; uptake runs GGUF models (see 'uptake import').")
     if is_model_path(name_or_path):
         path = Path(name_or_path).expanduser()
         return ResolvedModel(path.stem, path, read_gguf_metadata(path).to_dict(), None, None, None)

@@ -9,11 +9,10 @@ asked for, so that scanning (and the store's gate) never depends on it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from uptake.atomic import write_text_atomically
 from uptake.scan.extras import MissingExtraError, is_installed
 from uptake.scan.report import FileReport, ScanReport, printable
 from uptake.scan.scanner import WEIGHT_FORMATS
@@ -102,13 +101,5 @@ def bom_json(report: ScanReport) -> str:
 def write_bom(report: ScanReport, path: Path) -> Path:
     """Write the ML-BOM to `path` atomically (a temp file in the same folder, then a rename)."""
     text = bom_json(report)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as temp:
-            temp.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text)
     return path

@@ -8,21 +8,11 @@ is never reported clean. The message names the extra to install.
 
 from __future__ import annotations
 
-import importlib
-
-from uptake.errors import UsageError
+from uptake import extras
 from uptake.scan.report import EXIT_USAGE, NOWHERE, Finding, Location, Severity
 
-INSTALL_HINT = "pip install 'uptake[scan]'"
-
-
-def is_installed(module: str) -> bool:
-    """Whether `module` imports. A failed import is not cached by Python, so this is asked each time."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
+INSTALL_HINT = extras.install_hint("scan")
+is_installed = extras.is_installed
 
 
 def missing_extra_finding(package: str, what: str, where: Location = NOWHERE) -> Finding:
@@ -36,10 +26,11 @@ def missing_extra_finding(package: str, what: str, where: Location = NOWHERE) ->
     )
 
 
-class MissingExtraError(UsageError):
-    """An option that needs a package of the [scan] extra (`uptake scan --bom` needs cyclonedx)."""
+class MissingExtraError(extras.MissingExtraError):
+    """An option that needs a package of the [scan] extra (`uptake scan --bom` needs cyclonedx); a scan
+    usage error, so exit 3 (2 would read as a dangerous file)."""
 
     exit_code = EXIT_USAGE
 
     def __init__(self, package: str, what: str) -> None:
-        super().__init__(f"{what} needs the {package} package, which is not installed; run: {INSTALL_HINT}")
+        super().__init__("scan", what, [package])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +85,15 @@ def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Sett
     settings = settings or get_settings()
     models = ModelRegistry()
     app = create_app(models, api_keys=options.api_keys)
+    # Loading silences llama.cpp's C logs by pointing fd 2 at /dev/null for a moment, on the loader's
+    # thread; the server's own log must not fall into that hole, so it writes to a copy of fd 2.
+    server_log = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    saved_stderr, sys.stderr = sys.stderr, server_log
     loader = load_in_background(models, specs, lambda spec: load_served_model(spec, options, settings))
     try:
         uvicorn.run(app, host=options.host, port=options.port, log_level=options.log_level, timeout_graceful_shutdown=5)
     finally:
+        sys.stderr = saved_stderr
+        server_log.close()
         loader.join()
         models.close()
