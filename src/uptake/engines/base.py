@@ -49,19 +49,12 @@ class SamplingSettings(BaseModel):
     json_schema: dict[str, Any] | None = None
 
 
-class GenerationRequest(BaseModel):
-    """One chat generation. `system` is prepended as a system message when given."""
-
-    model_config = ConfigDict(frozen=True)
+class GenerationRequest(SamplingSettings):
+    """One chat generation: the sampling settings and the conversation. `system` is prepended as a
+    system message when given."""
 
     messages: tuple[ChatMessage, ...] = Field(min_length=1)
     system: str | None = None
-    temperature: Temperature = 0.7
-    top_p: TopP = 0.95
-    max_tokens: MaxTokens = 512
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    json_schema: dict[str, Any] | None = None
 
     @classmethod
     def from_prompt(cls, prompt: str, **settings: Any) -> GenerationRequest:
@@ -74,14 +67,7 @@ class GenerationRequest(BaseModel):
         return [ChatMessage(role="system", content=self.system), *self.messages]
 
     def sampling_settings(self) -> SamplingSettings:
-        return SamplingSettings(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_tokens=self.max_tokens,
-            stop=self.stop,
-            seed=self.seed,
-            json_schema=self.json_schema,
-        )
+        return SamplingSettings(**{name: getattr(self, name) for name in SamplingSettings.model_fields})
 
 
 class PromptRequest(BaseModel):
