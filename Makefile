@@ -7,11 +7,27 @@ DEMO_PROMPT := Explain in two sentences what a hash function is.
 
 .PHONY: demo test test-fast test-slow lint install clean
 
+# llama.cpp is compiled for a CPU level that x86-64 servers of the last decade share (AVX2, FMA, F16C),
+# not for -march=native: a virtual machine may report AMX or other extensions it does not let a program
+# run, and a native build then dies at the first decode (SIGILL or SIGSEGV). The wheel is built once per
+# version and flags into a wheelhouse outside the checkout, because pip's own cache ignores CMAKE_ARGS.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+else
+LLAMA_CMAKE_ARGS ?=
+endif
+WHEELHOUSE ?= $(HOME)/.cache/uptake-wheels/llama-cpp-python-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "uptake needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) (5-8 minutes on two cores, once per machine)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_VERSION)"; }
+	$(BIN)/pip install --quiet --find-links $(WHEELHOUSE) --only-binary llama-cpp-python -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -77,10 +79,17 @@ def free_port() -> int:
         return port
 
 
+# The CPU level the Makefile builds llama-cpp-python for (its LLAMA_CMAKE_ARGS), so that both servers run
+# the same kernels; CMAKE_ARGS overrides it, as it does for the Makefile's build.
+PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+
+
 def build_llama_server() -> Path:
-    """llama-server from the sdist's vendored llama.cpp, built once per version in the temp folder."""
+    """llama-server from the sdist's vendored llama.cpp, built once per version and flags in the temp folder."""
     release = version("llama-cpp-python")
-    root = Path(tempfile.gettempdir()) / f"uptake-bench-llama-server-{release}"
+    flags = os.environ.get("CMAKE_ARGS", PORTABLE_CMAKE_ARGS if platform.machine() == "x86_64" else "").split()
+    tag = hashlib.sha256(" ".join(flags).encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"uptake-bench-llama-server-{release}-{tag}"
     binary = root / "build" / "bin" / "llama-server"
     if binary.exists():
         return binary
@@ -117,6 +126,7 @@ def build_llama_server() -> Path:
             "-DLLAMA_BUILD_TESTS=OFF",
             "-DLLAMA_BUILD_EXAMPLES=OFF",
             "-DLLAMA_BUILD_SERVER=ON",
+            *flags,
         ],
         check=True,
     )

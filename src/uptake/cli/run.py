@@ -114,7 +114,7 @@ def _result_json(
         if result.timings.prompt_s > 0 else None,
         "decode_tokens_per_second": round(result.decode_tokens_per_second, 2),
         "settings": request.model_dump(exclude={"messages"}) | {
-            "context_size": engine.context_size, "threads": getattr(engine, "threads", None),
+            "context_size": engine.context_size, "threads": engine.info.threads,
         },
     }
     if request.json_schema is not None:

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from importlib import metadata as package_metadata
 from typing import Any
 
-from uptake.engines.base import Engine
 from uptake.models.resolve import ResolvedModel
 
 # Packages whose versions can change a run's results.
@@ -55,19 +54,6 @@ def identify_model(model: ResolvedModel, given_as: str | None = None) -> ModelId
         chat_template_sha256=header.get("chat_template_sha256"),
         trust=model.trust,
     )
-
-
-def engine_settings(engine: Engine) -> dict[str, Any]:
-    """What the engine was loaded with, as its EngineInfo tells; the chat template is named by its hash."""
-    info = engine.info
-    return {
-        "engine": info.engine,
-        "context_size": info.context_size,
-        "threads": info.threads,
-        # Batched decoding can change greedy outputs, so how many sequences share a step is recorded.
-        "parallel": info.parallel,
-        "chat_template_used_sha256": info.chat_template_sha256,
-    }
 
 
 def package_versions() -> dict[str, str | None]:

@@ -27,6 +27,7 @@ from uptake.audit.censorship.runner import (
 )
 from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings
 from uptake.engines.base import Engine
+from uptake.errors import UsageError
 from uptake.models.resolve import ResolvedModel, resolve_model
 from uptake.settings import Settings, get_settings
 
@@ -46,8 +47,10 @@ class AuditSession:
 
 
 def open_classifier(stack: ExitStack, settings: ClassifierSettings, judge_key: str | None) -> Classifier:
-    if settings.mode == "rules" or settings.judge is None:
+    if settings.mode == "rules":
         return RuleClassifier()
+    if settings.judge is None:
+        raise UsageError(f"the {settings.mode} classifier needs a judge (--judge MODEL_OR_URL).")
     judge = stack.enter_context(open_judge(settings.judge, model=settings.judge_model or "default", api_key=judge_key))
     if settings.mode == "judge":
         return JudgeClassifier(judge)
