@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_files
+from polling import wait_for
 from tiny_gguf import write_tiny_gguf
 
 UPTAKE = Path(sys.executable).with_name("uptake")
@@ -225,13 +225,14 @@ def test_exit_status(case: Case, outcomes: dict[Case, Outcome]) -> None:
 def _wait_for(
     condition: Callable[[], bool], what: str, process: subprocess.Popen[str], timeout_s: float = 60.0
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
+    """Poll `condition`, failing at once (with its output) if the process ends first."""
+
+    def alive_and_met() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"uptake ended ({process.returncode}) before {what}: {process.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        return condition()
+
+    wait_for(alive_and_met, what=what, timeout_s=timeout_s)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from polling import wait_for
 from uptake.engines.base import (
     EngineBusyError,
     Finish,
@@ -62,14 +62,6 @@ def by_itself(engine: LlamaCppEngine, request: GenerationRequest) -> GenerationR
 
 
 PROMPTS = [f"request {index}: " + "the cat sat on the mat " * index for index in range(1, 9)]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 def test_batched_greedy_text_equals_the_text_each_request_gets_alone(engine: LlamaCppEngine) -> None:
@@ -269,7 +261,7 @@ def test_cancelling_frees_the_sequence_at_once(engine: LlamaCppEngine) -> None:
     events = iter(handle)
     assert isinstance(next(events), TextDelta | Finish)
     handle.cancel()
-    wait_until(lambda: engine.stats().active == 0)
+    wait_for(lambda: engine.stats().active == 0, what="every sequence to finish")
     assert engine.stats().cancelled >= 1
     assert by_itself(engine, greedy("still works", max_tokens=4)).usage.completion_tokens > 0
 

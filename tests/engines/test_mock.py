@@ -4,11 +4,11 @@ server's tests (bounded queue, cancellation, a crash that fails what runs and re
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from polling import wait_for
 from uptake.engines.base import (
     Engine,
     EngineBusyError,
@@ -27,14 +27,6 @@ def engine() -> Iterator[MockEngine]:
     scripted = MockEngine(responder=lambda request: "one two three four")
     yield scripted
     scripted.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 def test_mock_plays_its_script_and_records_requests() -> None:
@@ -103,14 +95,17 @@ def test_a_full_queue_refuses_and_cancelling_frees_sequences() -> None:
     try:
         long = slow.prepare(GenerationRequest.from_prompt("go", max_tokens=10_000))
         running = slow.submit(long)
-        wait_until(lambda: slow.stats().active == 1)
+        wait_for(lambda: slow.stats().active == 1, what="one running sequence")
         waiting = slow.submit(long)
         assert (slow.stats().active, slow.stats().waiting) == (1, 1)
         with pytest.raises(EngineBusyError):
             slow.submit(long)
         waiting.cancel()
         running.cancel()
-        wait_until(lambda: (slow.stats().active, slow.stats().waiting, slow.stats().cancelled) == (0, 0, 2))
+        wait_for(
+            lambda: (slow.stats().active, slow.stats().waiting, slow.stats().cancelled) == (0, 0, 2),
+            what="both sequences cancelled",
+        )
     finally:
         slow.close()
 

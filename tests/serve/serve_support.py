@@ -7,10 +7,9 @@ one end-to-end test serve the tiny GGUF on the real llama.cpp engine.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from polling import wait_for
 from uptake.engines.base import Engine, GenerationRequest
 from uptake.engines.mock import MockEngine
 from uptake.serve.registry import ModelRegistry, ModelSpec, ServedModel
@@ -90,22 +89,3 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
-
-
-def wait_for(condition: Callable[[], object], *, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-async def wait_for_async(condition: Callable[[], object], *, what: str, timeout_s: float = 30.0) -> None:
-    """`wait_for` for async tests: polls without blocking the event loop the clients run on."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serve_support import LiveServer, endless, long_body, mock_registry, wait_for_async
+from serve_support import LiveServer, endless, long_body, mock_registry
 
+from polling import wait_for_async
 from uptake.serve.app import create_app
 from uptake.serve.registry import ModelRegistry
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from serve_support import wait_for
+
+from polling import wait_for
 
 SERVE = [sys.executable, "-m", "uptake", "serve"]
 
