@@ -16,18 +16,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
-from uptake.audit.censorship.probes import load_probe_set
-from uptake.audit.censorship.records import ClassifierSettings
-from uptake.audit.censorship.rows import classify_rows, read_rows, summarize, write_rows
-from uptake.audit.censorship.runs import RunIndex
-from uptake.audit.censorship.session import AuditSession, open_classifier, resumed_audit, started_audit
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
 from uptake.errors import InterruptedRunError, UsageError
 from uptake.settings import get_settings
 
+# The audit library (probes, classifier, statistics) loads when an audit verb runs, not whenever
+# `uptake` starts: it is a third of the command's start-up time.
 if TYPE_CHECKING:
+    from uptake.audit.censorship.records import ClassifierSettings
     from uptake.audit.censorship.runner import AuditOutcome
+    from uptake.audit.censorship.session import AuditSession
 
 class Mode(StrEnum):
     rules = "rules"
@@ -52,6 +50,8 @@ ThresholdOption = Annotated[
 
 def classifier_settings(judge: str | None, mode: Mode | None, judge_model: str, threshold: float) -> ClassifierSettings:
     """The classifier as a run records it (never with an API key)."""
+    from uptake.audit.censorship.records import ClassifierSettings
+
     chosen = mode or (Mode.judge if judge else Mode.rules)
     if chosen is not Mode.rules and judge is None:
         raise UsageError(f"--mode {chosen.value} needs --judge MODEL_OR_URL.")
@@ -78,6 +78,10 @@ def classify(
     lang_switch and, for rows about a known probe, fact_coverage. Existing fields of those
     names are replaced.
     """
+    from uptake.audit.censorship.probes import load_probe_set
+    from uptake.audit.censorship.rows import classify_rows, read_rows, summarize, write_rows
+    from uptake.audit.censorship.session import open_classifier
+
     chosen = classifier_settings(judge, mode, judge_model, threshold)
     rows = read_rows(input_path)
     probe_set = load_probe_set()
@@ -133,6 +137,10 @@ def censorship(
     run loses nothing: --resume RUN_ID finishes it with the same settings and seeds.
     """
     from uptake.audit.censorship.outputs import require_report_packages, write_outputs
+    from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
+    from uptake.audit.censorship.probes import load_probe_set
+    from uptake.audit.censorship.runs import RunIndex
+    from uptake.audit.censorship.session import resumed_audit, started_audit
     from uptake.models.store import Store
 
     require_report_packages()
@@ -231,6 +239,7 @@ def compare(
     """Put censorship audit runs side by side: the gap per language, and the safety baselines."""
     from uptake.atomic import write_text_atomically
     from uptake.audit.censorship.compare import compare_runs, load_summary, render_compare_html
+    from uptake.audit.censorship.runs import RunIndex
     from uptake.models.store import Store
 
     index = RunIndex(Store().db_path)
