@@ -8,6 +8,8 @@ from uptake.engines.base import (
     GenerationResult,
     StreamEvent,
     TextDelta,
+    TokenLogprob,
+    TopLogprob,
     Usage,
 )
 from uptake.errors import UptakeError
@@ -22,6 +24,8 @@ __all__ = [
     "GenerationResult",
     "StreamEvent",
     "TextDelta",
+    "TokenLogprob",
+    "TopLogprob",
     "UptakeError",
     "Usage",
     "__version__",

@@ -22,6 +22,8 @@ FinishReason = Literal["stop", "length", "error"]
 Temperature = Annotated[float, Field(ge=0.0, le=5.0)]
 TopP = Annotated[float, Field(gt=0.0, le=1.0)]
 MaxTokens = Annotated[int, Field(ge=1)]
+MAX_TOP_LOGPROBS = 20  # alternatives per token, as OpenAI bounds `top_logprobs`
+TopLogprobs = Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS)]
 
 
 class EngineBusyError(EngineError):
@@ -47,6 +49,9 @@ class SamplingSettings(BaseModel):
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
+    # None: no log-probabilities (and no work for them); k: each generated token's, with the k likeliest
+    # alternatives. See TokenLogprob for what the numbers are.
+    logprobs: TopLogprobs | None = None
 
 
 class GenerationRequest(SamplingSettings):
@@ -128,8 +133,43 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class TopLogprob:
+    """One candidate for a generated token's place: its id, text, raw bytes and natural-log probability."""
+
+    token_id: int
+    token: str
+    token_bytes: bytes
+    logprob: float
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """A generated token's log-probability and its likeliest alternatives (descending; the token itself may be
+    among them).
+
+    The numbers are the model's own distribution at temperature 1: a log-softmax over the full vocabulary of
+    the logits the sampler read for this token, before the request's temperature, top-p, top-k and min-p,
+    and before a JSON-schema grammar masks tokens (so a constrained token may have had alternatives the
+    grammar ruled out). This is what OpenAI reports, and what a caller wants to judge the model's certainty.
+    """
+
+    token_id: int
+    token: str
+    token_bytes: bytes
+    logprob: float
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True)
 class TextDelta:
+    """New text, and the log-probabilities of the tokens it completes when the request asked for them.
+
+    A token is reported with the first delta that carries any of its text (a token that ends inside a
+    UTF-8 character goes with the next one); tokens whose text a stop string held back and cut are not
+    reported, nor is the end-of-generation token."""
+
     text: str
+    logprobs: tuple[TokenLogprob, ...] = ()
     kind: Literal["delta"] = "delta"
 
 
@@ -151,6 +191,7 @@ class GenerationResult:
     usage: Usage
     timings: Timings
     error: str | None = field(default=None)
+    logprobs: tuple[TokenLogprob, ...] = ()  # when the request asked for them
 
     @property
     def decode_tokens_per_second(self) -> float:
@@ -162,11 +203,13 @@ class GenerationResult:
 def collect(events: Iterator[StreamEvent]) -> GenerationResult:
     """Drain a stream into one result."""
     parts: list[str] = []
+    logprobs: list[TokenLogprob] = []
     for event in events:
         if isinstance(event, TextDelta):
             parts.append(event.text)
+            logprobs.extend(event.logprobs)
         else:
-            return GenerationResult("".join(parts), event.reason, event.usage, event.timings)
+            return GenerationResult("".join(parts), event.reason, event.usage, event.timings, logprobs=tuple(logprobs))
     raise RuntimeError("engine stream ended without a Finish event")
 
 

@@ -20,6 +20,8 @@ from uptake.engines.base import (
     StreamEvent,
     TextDelta,
     Timings,
+    TokenLogprob,
+    TopLogprob,
     Usage,
     collect,
 )
@@ -38,6 +40,18 @@ LETTERS = 26  # an embedding counts each letter of the alphabet
 
 def word_token(word: str) -> int:
     return zlib.crc32(word.encode("utf-8")) % VOCABULARY_SIZE
+
+
+def scripted_logprob(piece: str, position: int, top: int) -> TokenLogprob:
+    """The mock's log-probability for the word `piece` at `position` of its reply: -0.1 per position (so
+    tests can tell tokens apart), with `top` alternatives, the word itself first, then "alt1", "alt2", ...
+    each one lower."""
+    logprob = -0.1 * (position + 1)
+    alternatives = [TopLogprob(word_token(piece), piece, piece.encode("utf-8"), logprob)]
+    for rank in range(1, top):
+        name = f"alt{rank}"
+        alternatives.append(TopLogprob(word_token(name), name, name.encode("utf-8"), logprob - rank))
+    return TokenLogprob(word_token(piece), piece, piece.encode("utf-8"), logprob, tuple(alternatives[:top]))
 
 
 class MockEngine:
@@ -114,18 +128,22 @@ class MockEngine:
         completion = 0
         reason: FinishReason = "stop"
         stopped = False
+        pending: list[TokenLogprob] = []
         for piece in pieces:
             if completion == request.max_tokens:
                 reason = "length"
                 break
+            if request.logprobs is not None:
+                pending.append(scripted_logprob(piece, completion, request.logprobs))
             completion += 1
             text, stopped = matcher.feed(piece)
             if text:
-                yield TextDelta(text)
+                yield TextDelta(text, tuple(pending))
+                pending.clear()
             if stopped:
                 break
-        if not stopped and (tail := matcher.flush()):
-            yield TextDelta(tail)
+        if not stopped and ((tail := matcher.flush()) or pending):
+            yield TextDelta(tail, tuple(pending))
         yield Finish(
             reason=reason,
             usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion),

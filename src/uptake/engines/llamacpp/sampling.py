@@ -27,6 +27,7 @@ class ChainSettings:
     seed: int | None = None
     grammar: str | None = None
     grammar_root: str = "root"
+    logprobs: int | None = None  # not part of the chain: read beside it (see logprobs.py)
 
 
 def chain_settings(settings: SamplingSettings) -> ChainSettings:
@@ -39,6 +40,7 @@ def chain_settings(settings: SamplingSettings) -> ChainSettings:
         stop=settings.stop,
         seed=settings.seed,
         grammar=None if settings.json_schema is None else grammar_for_schema(settings.json_schema),
+        logprobs=settings.logprobs,
     )
 
 

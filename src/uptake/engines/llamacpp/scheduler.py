@@ -21,6 +21,7 @@ from typing import Any
 from uptake.engines.base import EngineBusyError, GenerationResult, collect
 from uptake.engines.handle import SequenceHandle
 from uptake.engines.llamacpp.context import BatchContext, ContextShape
+from uptake.engines.llamacpp.logprobs import read_logprobs, token_logprob
 from uptake.engines.llamacpp.native import PieceDecoder
 from uptake.engines.llamacpp.sampling import ChainSettings, SamplerChain
 from uptake.engines.llamacpp.sequence import ActiveSequence
@@ -65,6 +66,7 @@ class BatchScheduler:
         self.shape = shape
         self.max_waiting = max_waiting
         self._vocab: Any = vocab
+        self._vocabulary_size = int(llama_cpp.llama_vocab_n_tokens(vocab))
         self._is_end = llama_cpp.llama_vocab_is_eog
         self._context = BatchContext(model, shape)
         self._pieces = PieceDecoder(vocab)
@@ -308,8 +310,12 @@ class BatchScheduler:
             return
         finished = []
         for sequence, index in outputs:
+            top = sequence.settings.logprobs
+            # read before sampling: the logits the sampler is about to use, before anything touches them
+            logprobs = None if top is None else read_logprobs(self._context.context, index, self._vocabulary_size)
             token = sequence.sampler.sample(self._context.context, index)
-            if sequence.accept(token, bool(self._is_end(self._vocab, token)), self._pieces):
+            record = None if logprobs is None or top is None else token_logprob(logprobs, token, top, self._pieces)
+            if sequence.accept(token, bool(self._is_end(self._vocab, token)), self._pieces, record):
                 finished.append(sequence)
         if finished:
             with self._condition:

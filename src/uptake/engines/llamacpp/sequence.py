@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import time
 
-from uptake.engines.base import Finish, FinishReason, TextDelta, Timings, Usage
+from uptake.engines.base import Finish, FinishReason, TextDelta, Timings, TokenLogprob, Usage
 from uptake.engines.handle import SequenceHandle
 from uptake.engines.llamacpp.native import PieceDecoder
 from uptake.engines.llamacpp.sampling import ChainSettings, SamplerChain
@@ -36,6 +36,7 @@ class ActiveSequence:
         self.final: Finish | None = None  # sent by the scheduler once the sequence's cells are free
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._matcher = StopMatcher(settings.stop)
+        self._logprobs: list[TokenLogprob] = []  # of tokens whose text no delta has carried yet
 
     @property
     def prefilling(self) -> bool:
@@ -45,17 +46,20 @@ class ActiveSequence:
         """The tokens whose keys and values sit in this sequence's cells, in order."""
         return self.prompt[: min(self.position, len(self.prompt))] + self.fed
 
-    def accept(self, token: int, is_end: bool, pieces: PieceDecoder) -> bool:
-        """Take a sampled token; send any text it completes. Returns True when the sequence is done."""
+    def accept(self, token: int, is_end: bool, pieces: PieceDecoder, logprob: TokenLogprob | None = None) -> bool:
+        """Take a sampled token (with its log-probability when asked for); send any text it completes.
+        Returns True when the sequence is done."""
         if self.first_token_at is None:
             self.first_token_at = time.perf_counter()
         if is_end:
             self._finish("stop")
             return True
         self.completion_tokens += 1
+        if logprob is not None:
+            self._logprobs.append(logprob)
         text, stopped = self._matcher.feed(self._decoder.decode(pieces.piece(token)))
         if text:
-            self.handle.deliver(TextDelta(text))
+            self._deliver(text)
         if stopped:
             self._finish("stop", flush=False)
             return True
@@ -69,8 +73,8 @@ class ActiveSequence:
         if flush:
             text, _ = self._matcher.feed(self._decoder.decode(b"", final=True))
             tail = text + self._matcher.flush()
-            if tail:
-                self.handle.deliver(TextDelta(tail))
+            if tail or self._logprobs:
+                self._deliver(tail)
         ended = time.perf_counter()
         first = self.first_token_at or ended
         self.final = Finish(
@@ -78,6 +82,10 @@ class ActiveSequence:
             usage=Usage(prompt_tokens=len(self.prompt), completion_tokens=self.completion_tokens),
             timings=Timings(prompt_s=first - self.submitted_at, decode_s=ended - first),
         )
+
+    def _deliver(self, text: str) -> None:
+        self.handle.deliver(TextDelta(text, tuple(self._logprobs)))
+        self._logprobs.clear()
 
     def fail(self, error: BaseException) -> None:
         self.handle.deliver(error)

@@ -8,15 +8,16 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from uptake.engines.base import Finish, FinishReason, StreamEvent, TextDelta, Timings, Usage
-from uptake.engines.llamacpp.native import MIN_P, TOP_K, quiet_stderr
+from uptake.engines.base import Finish, FinishReason, StreamEvent, TextDelta, Timings, TokenLogprob, Usage
+from uptake.engines.llamacpp.logprobs import read_logprobs, token_logprob
+from uptake.engines.llamacpp.native import MIN_P, TOP_K, PieceDecoder, quiet_stderr
 from uptake.engines.llamacpp.sampling import ChainSettings
 from uptake.engines.stops import StopMatcher
 
 
 def stream_alone(llm: Any, prompt: list[int], settings: ChainSettings, budget: int) -> Iterator[StreamEvent]:
     """Text deltas, then one Finish, for `prompt` on `llm` (a llama_cpp.Llama), at most `budget` tokens."""
-    from llama_cpp import llama_vocab_is_eog
+    from llama_cpp import llama_vocab_is_eog, llama_vocab_n_tokens
     from llama_cpp.llama_grammar import LlamaGrammar
 
     grammar = None
@@ -28,6 +29,8 @@ def stream_alone(llm: Any, prompt: list[int], settings: ChainSettings, budget: i
     vocab = llm._model.vocab
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     matcher = StopMatcher(settings.stop)
+    pieces = PieceDecoder(vocab) if settings.logprobs is not None else None
+    pending: list[TokenLogprob] = []  # log-probabilities of tokens whose text no delta has carried yet
     started = time.perf_counter()
     first_token_at: float | None = None
     completion = 0
@@ -44,9 +47,14 @@ def stream_alone(llm: Any, prompt: list[int], settings: ChainSettings, budget: i
                 reason = "stop"
                 break
             completion += 1
+            if pieces is not None and settings.logprobs is not None:
+                # the generator yields right after sampling: the context still holds the logits it sampled from
+                logprobs = read_logprobs(llm._ctx.ctx, -1, int(llama_vocab_n_tokens(vocab)))
+                pending.append(token_logprob(logprobs, token, settings.logprobs, pieces))
             text, stopped_by_string = matcher.feed(decoder.decode(llm.detokenize([token], special=False)))
             if text:
-                yield TextDelta(text)
+                yield TextDelta(text, tuple(pending))
+                pending.clear()
             if stopped_by_string:
                 reason = "stop"
                 break
@@ -57,8 +65,8 @@ def stream_alone(llm: Any, prompt: list[int], settings: ChainSettings, budget: i
     if not stopped_by_string:
         text, _ = matcher.feed(decoder.decode(b"", final=True))
         tail = text + matcher.flush()
-        if tail:
-            yield TextDelta(tail)
+        if tail or pending:
+            yield TextDelta(tail, tuple(pending))
     ended = time.perf_counter()
     first = first_token_at or ended
     yield Finish(

@@ -1,0 +1,57 @@
+"""A generated token's log-probability and its likeliest alternatives, from llama.cpp's logits row.
+
+Only called for requests that ask for log-probabilities: the softmax over the vocabulary is the cost,
+and a request that does not ask pays nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+
+from uptake.engines.base import TokenLogprob, TopLogprob
+from uptake.engines.llamacpp.native import PieceDecoder
+
+
+def logits_row(pointer: Any, vocabulary_size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A copy, in float64, of the logits llama.cpp holds at `pointer` (from llama_get_logits_ith)."""
+    if not pointer:
+        raise ValueError("llama.cpp returned no logits for this output")
+    address = ctypes.cast(pointer, ctypes.c_void_p).value
+    array = (ctypes.c_float * vocabulary_size).from_address(address or 0)
+    return np.frombuffer(memoryview(array).cast("B"), dtype=np.float32).astype(np.float64)
+
+
+def log_softmax(logits: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    shifted = logits - logits.max()
+    result: np.ndarray[Any, np.dtype[np.float64]] = shifted - np.log(np.exp(shifted).sum())
+    return result
+
+
+def token_logprob(
+    logprobs: np.ndarray[Any, np.dtype[np.float64]], token: int, top: int, pieces: PieceDecoder
+) -> TokenLogprob:
+    """The record for `token` given the log-probabilities of every token, with the `top` likeliest
+    alternatives in descending order (ties by token id)."""
+    alternatives: tuple[TopLogprob, ...] = ()
+    if top > 0:
+        count = min(top, logprobs.shape[0])
+        candidates = np.argpartition(-logprobs, count - 1)[:count]
+        ranked = sorted(candidates.tolist(), key=lambda candidate: (-logprobs[candidate], candidate))
+        alternatives = tuple(_top(candidate, float(logprobs[candidate]), pieces) for candidate in ranked)
+    chosen = pieces.piece(token)
+    return TokenLogprob(token, chosen.decode("utf-8", errors="replace"), chosen, float(logprobs[token]), alternatives)
+
+
+def _top(token: int, logprob: float, pieces: PieceDecoder) -> TopLogprob:
+    text = pieces.piece(token)
+    return TopLogprob(token, text.decode("utf-8", errors="replace"), text, logprob)
+
+
+def read_logprobs(context: Any, output_index: int, vocabulary_size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Log-probabilities over the vocabulary at `output_index` of the last decode of `context`."""
+    import llama_cpp
+
+    return log_softmax(logits_row(llama_cpp.llama_get_logits_ith(context, output_index), vocabulary_size))

@@ -1,0 +1,103 @@
+"""Log-probabilities on the real llama.cpp engine (tiny random-weight GGUF), checked against llama.cpp's
+own logits for the same tokens, computed independently here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uptake.engines.base import GenerationRequest, GenerationResult, TextDelta, collect
+from uptake.engines.llamacpp import LlamaCppEngine
+from uptake.engines.llamacpp.logprobs import log_softmax
+from uptake.engines.loader import load_engine
+
+TOLERANCE = 1e-3
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_gguf: Path) -> Iterator[LlamaCppEngine]:
+    loaded = load_engine(str(tiny_gguf), context_size=256, threads=1, parallel=2)
+    yield loaded
+    loaded.close()
+
+
+def request(top: int | None, **settings: object) -> GenerationRequest:
+    return GenerationRequest.from_prompt("tell me a story", temperature=0.0, max_tokens=12, logprobs=top, **settings)
+
+
+def on_scheduler(engine: LlamaCppEngine, generation: GenerationRequest) -> GenerationResult:
+    return collect(iter(engine.submit(engine.prepare(generation))))
+
+
+def reference_logprobs(tiny_gguf: Path, prompt: list[int], generated: list[int]) -> np.ndarray:
+    """Log-softmax rows, one per generated token, from a separate llama_cpp.Llama that keeps every logit."""
+    from llama_cpp import Llama
+
+    llm = Llama(str(tiny_gguf), n_ctx=256, n_threads=1, logits_all=True, verbose=False)
+    try:
+        llm.eval(prompt + generated)
+        rows = np.asarray(llm.scores[len(prompt) - 1 : len(prompt) - 1 + len(generated)], dtype=np.float64)
+    finally:
+        llm.close()
+    return np.stack([log_softmax(row) for row in rows])
+
+
+def test_greedy_logprobs_match_llama_cpps_own_logits(engine: LlamaCppEngine, tiny_gguf: Path) -> None:
+    generation = request(5)
+    result = on_scheduler(engine, generation)
+    records = result.logprobs
+    assert len(records) == result.usage.completion_tokens > 0
+    expected = reference_logprobs(tiny_gguf, list(engine.prepare(generation).tokens), [r.token_id for r in records])
+    for record, row in zip(records, expected, strict=True):
+        assert abs(record.logprob - row[record.token_id]) < TOLERANCE
+        assert abs(record.logprob - row.max()) < TOLERANCE  # greedy: the likeliest token
+        assert len(record.top) == 5
+        values = [alternative.logprob for alternative in record.top]
+        assert values == sorted(values, reverse=True) and all(value <= 0 for value in values)
+        assert record.top[0].token_id == record.token_id
+        best = np.argsort(-row)[:5]
+        assert [abs(a.logprob - row[t]) < TOLERANCE for a, t in zip(record.top, best, strict=True)] == [True] * 5
+    assert "".join(record.token for record in records) == result.text
+
+
+def test_log_softmax_is_a_distribution_and_stable() -> None:
+    values = log_softmax(np.array([1000.0, 999.0, -1000.0]))
+    assert math.isclose(float(np.exp(values).sum()), 1.0, rel_tol=1e-12)
+    assert math.isclose(float(values[0] - values[1]), 1.0)
+
+
+def test_zero_top_gives_the_token_alone(engine: LlamaCppEngine) -> None:
+    records = on_scheduler(engine, request(0)).logprobs
+    assert records and all(record.top == () and record.logprob <= 0 for record in records)
+
+
+def test_solo_and_batch_paths_agree(engine: LlamaCppEngine) -> None:
+    generation = request(3)
+    alone = engine.generate(generation)
+    batched = on_scheduler(engine, generation)
+    assert alone.text == batched.text
+    assert [r.token_id for r in alone.logprobs] == [r.token_id for r in batched.logprobs]
+    for solo, batch in zip(alone.logprobs, batched.logprobs, strict=True):
+        assert abs(solo.logprob - batch.logprob) < TOLERANCE
+        assert [a.token_id for a in solo.top] == [a.token_id for a in batch.top]
+
+
+def test_off_by_default_reports_nothing(engine: LlamaCppEngine) -> None:
+    events = list(engine.submit(engine.prepare(request(None))))
+    assert all(event.logprobs == () for event in events if isinstance(event, TextDelta))
+    assert engine.generate(request(None)).logprobs == ()
+
+
+def test_tokens_cut_by_a_stop_string_are_not_reported(engine: LlamaCppEngine) -> None:
+    full = on_scheduler(engine, request(0))
+    assert len(full.text) > 2
+    cut = on_scheduler(engine, request(0, stop=(full.text[2:],)))
+    assert len(cut.logprobs) < len(full.logprobs)
+    reported = "".join(record.token for record in cut.logprobs)
+    assert reported.startswith(cut.text)
+    # each reported token carries some of the returned text: none starts at or past its end
+    assert len(reported) - len(cut.logprobs[-1].token) < len(cut.text)
