@@ -26,7 +26,8 @@ def engine(tiny_gguf: Path) -> Iterator[LlamaCppEngine]:
 
 
 def request(top: int | None, **settings: object) -> GenerationRequest:
-    return GenerationRequest.from_prompt("tell me a story", temperature=0.0, max_tokens=12, logprobs=top, **settings)
+    chosen: dict[str, object] = {"temperature": 0.0, "max_tokens": 12, **settings}
+    return GenerationRequest.from_prompt("tell me a story", logprobs=top, **chosen)
 
 
 def on_scheduler(engine: LlamaCppEngine, generation: GenerationRequest) -> GenerationResult:
@@ -101,3 +102,33 @@ def test_tokens_cut_by_a_stop_string_are_not_reported(engine: LlamaCppEngine) ->
     assert reported.startswith(cut.text)
     # each reported token carries some of the returned text: none starts at or past its end
     assert len(reported) - len(cut.logprobs[-1].token) < len(cut.text)
+
+
+def test_sampled_tokens_report_the_temperature_one_distribution(engine: LlamaCppEngine, tiny_gguf: Path) -> None:
+    generation = request(2, temperature=1.7, top_p=0.9, seed=7)
+    records = on_scheduler(engine, generation).logprobs
+    assert records
+    expected = reference_logprobs(tiny_gguf, list(engine.prepare(generation).tokens), [r.token_id for r in records])
+    for record, row in zip(records, expected, strict=True):
+        assert abs(record.logprob - row[record.token_id]) < TOLERANCE  # unscaled by the temperature
+
+
+OBJECT_SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+
+
+def test_a_grammar_masks_the_distribution_it_reports(engine: LlamaCppEngine, tiny_gguf: Path) -> None:
+    free = on_scheduler(engine, request(20, max_tokens=1)).logprobs[0]
+    constrained = request(20, max_tokens=6, json_schema=OBJECT_SCHEMA)
+    records = on_scheduler(engine, constrained).logprobs
+    first = records[0]
+    # the grammar allows an opening brace (or white space) first; what it rules out is no alternative
+    assert first.top and all(top.token.strip() in ("", "{") for top in first.top)
+    assert all(math.isfinite(top.logprob) for record in records for top in record.top)
+    assert math.isclose(sum(math.exp(top.logprob) for top in records[1].top), 1.0, abs_tol=1e-6)
+    assert first.logprob == max(top.logprob for top in first.top)  # greedy within what is allowed
+    unconstrained = reference_logprobs(tiny_gguf, list(engine.prepare(constrained).tokens), [first.token_id])[0]
+    assert first.logprob > unconstrained[first.token_id] + TOLERANCE  # renormalised over fewer tokens
+    assert [top.token for top in free.top] != [top.token for top in first.top]
+    alone = engine.generate(constrained)  # the same numbers when run alone
+    assert [r.token_id for r in alone.logprobs] == [r.token_id for r in records]
+    assert all(abs(a.logprob - b.logprob) < TOLERANCE for a, b in zip(alone.logprobs, records, strict=True))

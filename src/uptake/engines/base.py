@@ -148,9 +148,10 @@ class TokenLogprob:
     among them).
 
     The numbers are the model's own distribution at temperature 1: a log-softmax over the full vocabulary of
-    the logits the sampler read for this token, before the request's temperature, top-p, top-k and min-p,
-    and before a JSON-schema grammar masks tokens (so a constrained token may have had alternatives the
-    grammar ruled out). This is what OpenAI reports, and what a caller wants to judge the model's certainty.
+    the logits the sampler read for this token, after a JSON-schema grammar (when the request has one) has
+    ruled tokens out, and before the request's temperature, top-k, top-p and min-p. This is what OpenAI
+    reports, and what a caller wants to judge the model's certainty; a sampled token may lie outside the
+    top alternatives. Natural logarithms; every value is <= 0.
     """
 
     token_id: int

@@ -171,6 +171,15 @@ class LlamaCppEngine:
         prompt = self.tokenize_prompt(request)
         self.check_fits(len(prompt))
         settings = chain_settings(request.sampling_settings())
+        if settings.logprobs is not None and settings.grammar is not None:
+            # llama-cpp-python's generator keeps its grammar state to itself, and log-probabilities are
+            # masked by it: such a request runs on the scheduler, whose sampler chain is ours
+            handle = self.scheduler.submit_tokens(prompt, settings, block=True)
+            try:
+                yield from handle
+            finally:
+                handle.cancel()
+            return
         budget = min(request.max_tokens, self.context_size - len(prompt))
         yield from stream_alone(self._llm, prompt, settings, budget)
 

@@ -7,7 +7,11 @@ same tokens whether it runs alone through `LlamaCppEngine.stream` or inside a ba
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from uptake.engines.base import SamplingSettings
 from uptake.engines.llamacpp.grammar import grammar_for_schema
@@ -51,6 +55,7 @@ class SamplerChain:
         import llama_cpp
 
         self._chain: object = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        self._grammar: object = None  # owned by the chain; kept to mask log-probabilities as it masks the draw
         try:
             if settings.grammar is not None:
                 grammar = llama_cpp.llama_sampler_init_grammar(
@@ -59,6 +64,7 @@ class SamplerChain:
                 if not grammar:
                     raise UsageError("the grammar for this request could not be parsed; check the JSON schema.")
                 self._add(grammar)
+                self._grammar = grammar
             if settings.temperature == 0.0:
                 self._add(llama_cpp.llama_sampler_init_greedy())
                 return
@@ -83,6 +89,26 @@ class SamplerChain:
         import llama_cpp
 
         return int(llama_cpp.llama_sampler_sample(self._chain, context, output_index))
+
+    def constrain(self, logits: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """`logits` with the tokens the grammar rules out at this point set to -inf, as the draw sees them;
+        unchanged without a grammar. Call before `sample`, which moves the grammar on."""
+        import llama_cpp
+
+        if self._grammar is None:
+            return logits
+        size = logits.shape[0]
+        data = np.zeros(size, dtype=np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")]))
+        data["id"] = np.arange(size)
+        data["logit"] = logits
+        candidates = llama_cpp.llama_token_data_array(
+            data=data.ctypes.data_as(llama_cpp.llama_token_data_p), size=size, selected=-1, sorted=False
+        )
+        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(candidates))
+        kept = data["id"][: candidates.size][np.isfinite(data["logit"][: candidates.size])]
+        masked: np.ndarray[Any, np.dtype[np.float64]] = np.full(size, -np.inf)
+        masked[kept] = logits[kept]
+        return masked
 
     def close(self) -> None:
         import llama_cpp

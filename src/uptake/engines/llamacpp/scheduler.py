@@ -312,7 +312,9 @@ class BatchScheduler:
         for sequence, index in outputs:
             top = sequence.settings.logprobs
             # read before sampling: the logits the sampler is about to use, before anything touches them
-            logprobs = None if top is None else read_logprobs(self._context.context, index, self._vocabulary_size)
+            logprobs = None
+            if top is not None:
+                logprobs = read_logprobs(self._context.context, index, self._vocabulary_size, sequence.sampler)
             token = sequence.sampler.sample(self._context.context, index)
             record = None if logprobs is None or top is None else token_logprob(logprobs, token, top, self._pieces)
             if sequence.accept(token, bool(self._is_end(self._vocab, token)), self._pieces, record):
