@@ -193,7 +193,7 @@ async def test_a_prompt_longer_than_the_context_is_a_400_not_a_truncation(client
         ({"model": "tiny", "messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
         ({"messages": HELLO}, "model"),
         ({"model": "tiny", "messages": HELLO, "presence_penalty": 1.0}, "presence_penalty"),
-        ({"model": "tiny", "messages": HELLO, "logprobs": True}, "logprobs"),
+        ({"model": "tiny", "messages": HELLO, "logprobs": True, "top_logprobs": 21}, "top_logprobs"),
         ({"model": "tiny", "messages": HELLO, "response_format": {"type": "yaml"}}, "response_format"),
     ],
 )

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from uptake.engines.base import ChatMessage, Finish, GenerationRequest
+from uptake.engines.base import ChatMessage, Finish, GenerationRequest, TextDelta
 from uptake.serve.error_responses import ApiError, unsupported
 from uptake.serve.generation import Job, collect, event_stream, prepare, sse_frames, submit, usage
+from uptake.serve.logprobs import chat_logprobs
 from uptake.serve.openai_schema import (
     ChatChoice,
     ChatChunkChoice,
@@ -67,6 +68,7 @@ def generation_request(body: ChatCompletionRequest, served: ServedModel) -> Gene
             stop=body.stops(),
             seed=body.seed,
             json_schema=schema,
+            logprobs=body.logprob_alternatives(),
         )
     except ValidationError as error:
         raise ApiError(400, f"invalid request: {error.errors()[0]['msg']}", code="invalid_value") from error
@@ -92,7 +94,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return event_stream(chat_chunks(job, identity, created, body.model, include_usage), job)
+        chunks = chat_chunks(job, identity, created, body.model, include_usage, bool(body.logprobs))
+        return event_stream(chunks, job)
     results = await collect(job, request)
     return ChatCompletion(
         id=identity,
@@ -100,7 +103,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
         model=body.model,
         choices=[
             ChatChoice(
-                index=index, message=ChatMessageOut(content=result.text), finish_reason=finish_reason(result.finish)
+                index=index,
+                message=ChatMessageOut(content=result.text),
+                finish_reason=finish_reason(result.finish),
+                logprobs=chat_logprobs(result.logprobs) if body.logprobs else None,
             )
             for index, result in enumerate(results)
         ],
@@ -108,15 +114,21 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     )
 
 
-def chat_chunks(job: Job, identity: str, created: int, model: str, include_usage: bool) -> AsyncIterator[str]:
+def chat_chunks(
+    job: Job, identity: str, created: int, model: str, include_usage: bool, logprobs: bool = False
+) -> AsyncIterator[str]:
     def frame(choices: list[ChatChunkChoice], usage_out: UsageOut | None) -> ChatCompletionChunk:
         return ChatCompletionChunk(id=identity, created=created, model=model, choices=choices, usage=usage_out)
+
+    def text_choice(index: int, delta: TextDelta) -> ChatChunkChoice:
+        records = chat_logprobs(delta.logprobs) if logprobs else None
+        return ChatChunkChoice(index=index, delta=ChatDelta(content=delta.text), logprobs=records)
 
     opening = ChatDelta(role="assistant", content="")
     return sse_frames(
         job,
         frame,
-        lambda index, text: ChatChunkChoice(index=index, delta=ChatDelta(content=text)),
+        text_choice,
         lambda index, finish: ChatChunkChoice(index=index, delta=ChatDelta(), finish_reason=finish_reason(finish)),
         include_usage=include_usage,
         opening=[ChatChunkChoice(index=index, delta=opening) for index in range(len(job.handles))],

@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from uptake.engines.base import PreparedPrompt, PromptRequest, SamplingSettings
+from uptake.engines.base import PreparedPrompt, PromptRequest, SamplingSettings, TextDelta
 from uptake.serve.chat import event_stream_response, finish_reason
 from uptake.serve.error_responses import ApiError, unsupported
 from uptake.serve.generation import Job, collect, event_stream, sse_frames, submit, usage
+from uptake.serve.logprobs import completion_logprobs
 from uptake.serve.openai_schema import Completion, CompletionChoice, CompletionRequest, UsageOut
 from uptake.serve.registry import ServedModel
 from uptake.serve.state import ERROR_RESPONSES, server_state
@@ -75,6 +76,7 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
         max_tokens=body.max_tokens or DEFAULT_MAX_TOKENS,
         stop=body.stops(),
         seed=body.seed,
+        logprobs=body.logprobs,
     )
     prompts = await run_in_threadpool(prepare_prompts, served, _prompts(body), sampling)
     job = submit(served, state.metrics, prompts, body.n)
@@ -82,28 +84,43 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     created = int(time.time())
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return event_stream(completion_chunks(job, identity, created, body.model, include_usage), job)
+        chunks = completion_chunks(job, identity, created, body.model, include_usage, body.logprobs is not None)
+        return event_stream(chunks, job)
     results = await collect(job, request)
     return Completion(
         id=identity,
         created=created,
         model=body.model,
         choices=[
-            CompletionChoice(index=index, text=result.text, finish_reason=finish_reason(result.finish))
+            CompletionChoice(
+                index=index,
+                text=result.text,
+                finish_reason=finish_reason(result.finish),
+                logprobs=None if body.logprobs is None else completion_logprobs(result.logprobs),
+            )
             for index, result in enumerate(results)
         ],
         usage=usage(job, sum(result.finish.usage.completion_tokens for result in results)),
     )
 
 
-def completion_chunks(job: Job, identity: str, created: int, model: str, include_usage: bool) -> AsyncIterator[str]:
+def completion_chunks(
+    job: Job, identity: str, created: int, model: str, include_usage: bool, logprobs: bool = False
+) -> AsyncIterator[str]:
     def frame(choices: list[CompletionChoice], usage_out: UsageOut | None) -> Completion:
         return Completion(id=identity, created=created, model=model, choices=choices, usage=usage_out)
+
+    sent = [0] * len(job.handles)  # characters of each choice's text already sent: its next text offset
+
+    def text_choice(index: int, delta: TextDelta) -> CompletionChoice:
+        records = completion_logprobs(delta.logprobs, sent[index]) if logprobs else None
+        sent[index] += len(delta.text)
+        return CompletionChoice(index=index, text=delta.text, logprobs=records)
 
     return sse_frames(
         job,
         frame,
-        lambda index, text: CompletionChoice(index=index, text=text),
+        text_choice,
         lambda index, finish: CompletionChoice(index=index, text="", finish_reason=finish_reason(finish)),
         include_usage=include_usage,
     )

@@ -19,7 +19,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from uptake.engines.base import AnyRequest, Finish, GenerationHandle, PreparedPrompt, StreamEvent, TextDelta
+from uptake.engines.base import (
+    AnyRequest,
+    Finish,
+    GenerationHandle,
+    PreparedPrompt,
+    StreamEvent,
+    TextDelta,
+    TokenLogprob,
+)
 from uptake.errors import EngineError, UptakeError
 from uptake.serve.error_responses import ApiError, from_uptake_error
 from uptake.serve.metrics import ServerMetrics
@@ -31,6 +39,7 @@ from uptake.serve.registry import ServedModel
 class ChoiceResult:
     text: str
     finish: Finish
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when the request asked for them
 
 
 @dataclass
@@ -110,12 +119,14 @@ async def events(job: Job) -> AsyncIterator[tuple[int, StreamEvent]]:
 async def collect(job: Job, request: Request) -> list[ChoiceResult]:
     """Wait for every choice; give up (and free the sequences) if the client goes away first."""
     texts: list[list[str]] = [[] for _ in job.handles]
+    logprobs: list[list[TokenLogprob]] = [[] for _ in job.handles]
     finishes: list[Finish | None] = [None] * len(job.handles)
 
     async def gather() -> None:
         async for index, event in events(job):
             if isinstance(event, TextDelta):
                 texts[index].append(event.text)
+                logprobs[index].extend(event.logprobs)
             else:
                 finishes[index] = event
 
@@ -134,10 +145,10 @@ async def collect(job: Job, request: Request) -> list[ChoiceResult]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
     results = []
-    for parts, finish in zip(texts, finishes, strict=True):
+    for parts, finish, records in zip(texts, finishes, logprobs, strict=True):
         if finish is None:
             raise EngineError("a sequence ended without finishing; see the server log.")
-        results.append(ChoiceResult("".join(parts), finish))
+        results.append(ChoiceResult("".join(parts), finish, records))
     return results
 
 
@@ -173,7 +184,7 @@ Choice = TypeVar("Choice")
 async def sse_frames(
     job: Job,
     frame: Callable[[list[Choice], UsageOut | None], BaseModel],
-    text_choice: Callable[[int, str], Choice],
+    text_choice: Callable[[int, TextDelta], Choice],
     finish_choice: Callable[[int, Finish], Choice],
     *,
     include_usage: bool,
@@ -192,7 +203,7 @@ async def sse_frames(
             yield data(opening)
         async for index, event in events(job):
             if isinstance(event, TextDelta):
-                yield data([text_choice(index, event.text)])
+                yield data([text_choice(index, event)])
             else:
                 completion_tokens += event.usage.completion_tokens
                 yield data([finish_choice(index, event)])

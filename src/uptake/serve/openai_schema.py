@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from uptake.engines.base import MAX_TOP_LOGPROBS
+
 MAX_CHOICES = 16
 MAX_STOPS = 4
 
@@ -104,6 +106,7 @@ class ChatCompletionRequest(SamplingFields):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     tools: list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
@@ -111,15 +114,19 @@ class ChatCompletionRequest(SamplingFields):
         both = self.max_tokens is not None and self.max_completion_tokens is not None
         if both and self.max_tokens != self.max_completion_tokens:
             raise ValueError("give max_tokens or max_completion_tokens, not two different values")
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs: true")
         return self
+
+    def logprob_alternatives(self) -> int | None:
+        """None: no log-probabilities; k: each token's, with the k likeliest alternatives."""
+        return (self.top_logprobs or 0) if self.logprobs else None
 
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 
     def unsupported(self) -> list[str]:
         refused = super().unsupported()
-        if self.logprobs:
-            refused.append("logprobs")
         if self.tools:
             refused.append("tools")
         return refused
@@ -129,7 +136,7 @@ class CompletionRequest(SamplingFields):
     prompt: str | list[str] | list[int] | list[list[int]]
     echo: bool = False
     suffix: str | None = None
-    logprobs: int | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     best_of: int | None = None
 
     def unsupported(self) -> list[str]:
@@ -138,8 +145,6 @@ class CompletionRequest(SamplingFields):
             refused.append("echo")
         if self.suffix:
             refused.append("suffix")
-        if self.logprobs:
-            refused.append("logprobs")
         if self.best_of not in (None, 1, self.n):
             refused.append("best_of")
         return refused
@@ -167,6 +172,32 @@ class UsageOut(BaseModel):
     total_tokens: int
 
 
+class TopLogprobOut(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprobOut(TopLogprobOut):
+    top_logprobs: list[TopLogprobOut]
+
+
+class ChoiceLogprobs(BaseModel):
+    """A chat choice's log-probabilities: one entry per generated token of its content."""
+
+    content: list[TokenLogprobOut] | None
+
+
+class CompletionLogprobs(BaseModel):
+    """The legacy /v1/completions shape: parallel lists, one entry per generated token; `text_offset` is
+    where each token's text starts in the choice's text (characters)."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]] | None
+    text_offset: list[int]
+
+
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
@@ -176,7 +207,7 @@ class ChatChoice(BaseModel):
     index: int
     message: ChatMessageOut
     finish_reason: FinishReasonOut
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -197,7 +228,7 @@ class ChatChunkChoice(BaseModel):
     index: int
     delta: ChatDelta
     finish_reason: FinishReasonOut | None = None
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -213,7 +244,7 @@ class CompletionChoice(BaseModel):
     index: int
     text: str
     finish_reason: FinishReasonOut | None = None
-    logprobs: None = None
+    logprobs: CompletionLogprobs | None = None
 
 
 class Completion(BaseModel):
