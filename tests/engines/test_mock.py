@@ -134,3 +134,13 @@ def test_embeddings_count_letters_and_words(engine: MockEngine) -> None:
     assert engine.count_embedding_tokens(["ab", "b a b"]) == 2 + 4
     with pytest.raises(ContextOverflowError):
         MockEngine(context_size=4).embed(["a b c"])
+
+
+def test_scripted_logprobs_follow_the_words_and_stop_strings() -> None:
+    mock = MockEngine(["one two three four"])
+    result = mock.generate(GenerationRequest.from_prompt("x", logprobs=2, stop=(" thr",)))
+    assert result.text == "one two"
+    assert [(r.token, round(r.logprob, 6)) for r in result.logprobs] == [("one", -0.1), (" two", -0.2)]
+    assert [top.token for top in result.logprobs[0].top] == ["one", "alt1"]
+    mock.enqueue("one two")
+    assert mock.generate(GenerationRequest.from_prompt("x")).logprobs == ()
