@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tiny_gguf import CHATML_TEMPLATE
-from uptake.engines.base import ChatMessage
+from uptake.engines.base import ChatMessage, ToolCall, ToolSpec
 from uptake.engines.chat_template import TemplateError, render_chat
 from uptake.models.catalog import reference_template
 
@@ -49,3 +49,37 @@ def test_raise_exception_in_a_template_is_a_clear_error() -> None:
 
 def test_missing_template_falls_back_to_chatml() -> None:
     assert render_chat(None, CONVERSATION) == render_chat(CHATML_TEMPLATE, CONVERSATION)
+
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="The weather in a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+ROUND_TRIP = [
+    ChatMessage(role="user", content="Weather in Paris?"),
+    ChatMessage(
+        role="assistant",
+        content="",
+        tool_calls=(ToolCall(id="call_1", name="get_weather", arguments='{"city": "Paris"}'),),
+    ),
+    ChatMessage(role="tool", content='{"celsius": 21}', tool_call_id="call_1", name="get_weather"),
+]
+
+
+def test_a_template_with_a_tools_section_renders_tools_calls_and_results_itself() -> None:
+    text = render_chat(reference_template("qwen2.5"), ROUND_TRIP, tools=[WEATHER])
+    assert "# Tools" in text and '"name": "get_weather"' in text and '"description": "The weather in a city."' in text
+    assert '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n' in text
+    assert '<|im_start|>user\n<tool_response>\n{"celsius": 21}\n</tool_response><|im_end|>' in text
+    assert "# Tools" not in render_chat(reference_template("qwen2.5"), ROUND_TRIP)
+
+
+@pytest.mark.parametrize("template", [CHATML_TEMPLATE, reference_template("gemma3")])
+def test_a_template_without_one_gets_the_fallback_prompt_and_tags_in_the_messages(template: str) -> None:
+    text = render_chat(template, [ChatMessage(role="system", content="Be brief."), *ROUND_TRIP], tools=[WEATHER])
+    assert "Be brief.\n\nYou may call one or more functions" in text
+    assert '"name": "get_weather"' in text and "<tool_call></tool_call> XML tags" in text
+    assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>' in text
+    assert "<tool_response>\n" + '{"celsius": 21}' in text
+    assert "You may call" not in render_chat(template, ROUND_TRIP)

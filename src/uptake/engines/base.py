@@ -30,11 +30,42 @@ class EngineBusyError(EngineError):
     """The engine's waiting queue is full; the caller should retry later (serve answers 503)."""
 
 
+class ToolSpec(BaseModel):
+    """A function the model may call: its name, what it does, and a JSON schema of its arguments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    def template_entry(self) -> dict[str, Any]:
+        """The shape Hugging Face chat templates read from their `tools` list."""
+        function = {"name": self.name, "description": self.description, "parameters": self.parameters}
+        return {"type": "function", "function": function}
+
+
+class ToolCall(BaseModel):
+    """One call the model made: an id to answer it by, the function's name, and its arguments as JSON text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: str  # JSON text of an object
+
+
 class ChatMessage(BaseModel):
+    """One turn. An assistant turn may carry the tool calls it made; a "tool" turn answers the call named by
+    `tool_call_id` with its result in `content`."""
+
     model_config = ConfigDict(frozen=True)
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 class SamplingSettings(BaseModel):
@@ -60,6 +91,9 @@ class GenerationRequest(SamplingSettings):
 
     messages: tuple[ChatMessage, ...] = Field(min_length=1)
     system: str | None = None
+    # Functions offered to the model through its chat template; forcing a call is a `json_schema` (see
+    # engines/tool_calls.py), so engines need nothing more than to render these.
+    tools: tuple[ToolSpec, ...] = ()
 
     @classmethod
     def from_prompt(cls, prompt: str, **settings: Any) -> GenerationRequest:

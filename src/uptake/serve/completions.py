@@ -121,6 +121,6 @@ def completion_chunks(
         job,
         frame,
         text_choice,
-        lambda index, finish: CompletionChoice(index=index, text="", finish_reason=finish_reason(finish)),
+        lambda index, finish: [CompletionChoice(index=index, text="", finish_reason=finish_reason(finish))],
         include_usage=include_usage,
     )

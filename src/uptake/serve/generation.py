@@ -184,14 +184,15 @@ Choice = TypeVar("Choice")
 async def sse_frames(
     job: Job,
     frame: Callable[[list[Choice], UsageOut | None], BaseModel],
-    text_choice: Callable[[int, TextDelta], Choice],
-    finish_choice: Callable[[int, Finish], Choice],
+    text_choice: Callable[[int, TextDelta], Choice | None],
+    finish_choice: Callable[[int, Finish], Sequence[Choice]],
     *,
     include_usage: bool,
     opening: list[Choice] | None = None,
 ) -> AsyncIterator[str]:
     """The events of a streamed job, for any endpoint's chunk shape: the opening choices if any, a chunk
-    per text delta and per finished choice, the usage when asked for, then [DONE]. An engine error ends
+    per text delta (unless `text_choice` holds it back: None) and per choice `finish_choice` gives for a
+    finished sequence, the usage when asked for, then [DONE]. An engine error ends
     the stream with an error event; the job is cancelled however the stream ends."""
 
     def data(choices: list[Choice], usage_out: UsageOut | None = None) -> str:
@@ -203,10 +204,12 @@ async def sse_frames(
             yield data(opening)
         async for index, event in events(job):
             if isinstance(event, TextDelta):
-                yield data([text_choice(index, event)])
+                if (choice := text_choice(index, event)) is not None:
+                    yield data([choice])
             else:
                 completion_tokens += event.usage.completion_tokens
-                yield data([finish_choice(index, event)])
+                for choice in finish_choice(index, event):
+                    yield data([choice])
     except UptakeError as error:
         yield from_uptake_error(error).sse_event()
         return

@@ -28,10 +28,23 @@ class TextPart(RequestModel):
     text: str
 
 
+class FunctionCallIn(RequestModel):
+    name: str
+    arguments: str = "{}"  # JSON text, as the model wrote it
+
+
+class ToolCallIn(RequestModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
+
+
 class ChatMessageIn(RequestModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None  # an assistant turn's calls
+    tool_call_id: str | None = None  # which call a "tool" turn answers
 
     def text(self) -> str:
         if self.content is None:
@@ -39,6 +52,30 @@ class ChatMessageIn(RequestModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+class FunctionDefinition(RequestModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+
+class ToolIn(RequestModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class FunctionName(RequestModel):
+    name: str
+
+
+class NamedToolChoice(RequestModel):
+    type: Literal["function"]
+    function: FunctionName
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
 
 
 class StreamOptions(RequestModel):
@@ -107,7 +144,9 @@ class ChatCompletionRequest(SamplingFields):
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
-    tools: list[dict[str, Any]] | None = None
+    tools: list[ToolIn] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
 
     @model_validator(mode="after")
     def _one_length_limit(self) -> ChatCompletionRequest:
@@ -118,18 +157,39 @@ class ChatCompletionRequest(SamplingFields):
             raise ValueError("top_logprobs needs logprobs: true")
         return self
 
+    @model_validator(mode="after")
+    def _tool_choice_fits_tools(self) -> ChatCompletionRequest:
+        names = [tool.function.name for tool in self.tools or []]
+        if len(set(names)) != len(names):
+            raise ValueError("each tool needs a name of its own")
+        if isinstance(self.tool_choice, NamedToolChoice) and self.tool_choice.function.name not in names:
+            raise ValueError(f"tool_choice names {self.tool_choice.function.name!r}, which is not among the tools")
+        if self.tool_choice == "required" and not names:
+            raise ValueError("tool_choice 'required' needs tools")
+        if self.forced_tools() and self.response_format is not None and self.response_format.type != "text":
+            raise ValueError("a forced tool call and a response_format cannot both constrain the output")
+        return self
+
+    def offered_tools(self) -> list[FunctionDefinition]:
+        """The functions the model is told of: none with tool_choice 'none'."""
+        if self.tool_choice == "none":
+            return []
+        return [tool.function for tool in self.tools or []]
+
+    def forced_tools(self) -> list[FunctionDefinition]:
+        """The functions one of which the model must call: all with 'required', the named one, else none."""
+        if self.tool_choice == "required":
+            return self.offered_tools()
+        if isinstance(self.tool_choice, NamedToolChoice):
+            return [tool for tool in self.offered_tools() if tool.name == self.tool_choice.function.name]
+        return []
+
     def logprob_alternatives(self) -> int | None:
         """None: no log-probabilities; k: each token's, with the k likeliest alternatives."""
         return (self.top_logprobs or 0) if self.logprobs else None
 
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
-
-    def unsupported(self) -> list[str]:
-        refused = super().unsupported()
-        if self.tools:
-            refused.append("tools")
-        return refused
 
 
 class CompletionRequest(SamplingFields):
@@ -163,7 +223,7 @@ class EmbeddingRequest(RequestModel):
 
 # -- responses --------------------------------------------------------------------------------------
 
-FinishReasonOut = Literal["stop", "length"]
+FinishReasonOut = Literal["stop", "length", "tool_calls"]
 
 
 class UsageOut(BaseModel):
@@ -198,9 +258,21 @@ class CompletionLogprobs(BaseModel):
     text_offset: list[int]
 
 
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str  # JSON text of an object
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallOut
+
+
 class ChatMessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCallOut] | None = None
 
 
 class ChatChoice(BaseModel):
@@ -219,9 +291,24 @@ class ChatCompletion(BaseModel):
     usage: UsageOut
 
 
+class FunctionCallDelta(BaseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(BaseModel):
+    """A piece of a streamed call: the first for each `index` carries its id, type and name."""
+
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionCallDelta
+
+
 class ChatDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class ChatChunkChoice(BaseModel):

@@ -124,7 +124,11 @@ class LlamaCppEngine:
 
     def render(self, request: GenerationRequest) -> str:
         return render_chat(
-            self.chat_template, request.all_messages(), bos_token=self.bos_token, eos_token=self.eos_token
+            self.chat_template,
+            request.all_messages(),
+            bos_token=self.bos_token,
+            eos_token=self.eos_token,
+            tools=request.tools,
         )
 
     def tokenize_prompt(self, request: GenerationRequest) -> list[int]:
