@@ -67,6 +67,14 @@ def test_a_bare_call_object_is_a_call_as_a_forced_call_is_written() -> None:
     assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Lima"}
 
 
+@pytest.mark.parametrize("fence", ["```json\n", "```\n", "  ```json "])
+def test_a_call_object_alone_in_a_code_fence_is_a_call(fence: str) -> None:
+    [call] = parse_tool_calls(fence + '{"name": "get_time", "arguments": {"zone": "UTC"}}\n```\n', TOOLS).calls
+    assert call.name == "get_time" and json.loads(call.arguments) == {"zone": "UTC"}
+    text = 'Here:\n```json\n{"name": "get_time", "arguments": {}}\n```'
+    assert parse_tool_calls(text, TOOLS).calls == ()  # not the whole answer
+
+
 def test_arguments_written_as_json_text_are_read_as_an_object() -> None:
     text = '<tool_call>{"name": "get_weather", "arguments": "{\\"city\\": \\"Kyiv\\"}"}</tool_call>'
     [call] = parse_tool_calls(text, TOOLS).calls
@@ -81,6 +89,9 @@ def test_arguments_written_as_json_text_are_read_as_an_object() -> None:
         ("Hello <tool_call>\n{", 6),
         ("a < b", 5),
         ("  {", 0),  # might be a bare call
+        ("``", 0),  # might open a fenced one
+        ("```python\nx = 1", 0),
+        ("`x` is", 6),
         ("", 0),
     ],
 )

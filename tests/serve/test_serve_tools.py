@@ -175,3 +175,14 @@ async def test_streamed_text_that_only_looked_like_a_call_comes_back_as_content(
             texts.append(choice.delta.content or "")
             reasons.append(choice.finish_reason)
     assert "".join(texts) == "Answer: " + block("launch_rockets", {}) and reasons[-1] == "stop"
+
+
+async def test_a_streamed_call_in_a_code_fence_comes_out_as_a_call(
+    client: openai.AsyncOpenAI, engine: MockEngine
+) -> None:
+    engine.enqueue('```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```')
+    async with client.chat.completions.stream(model="tiny", messages=ASK, tools=TOOLS) as stream:
+        final = await stream.get_final_completion()
+    assert not final.choices[0].message.content
+    [call] = final.choices[0].message.tool_calls or []
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Rome"}

@@ -3,7 +3,8 @@
 A model offered tools (through its template, or the fallback prompt in chat_template.py) answers a call
 the way Qwen2.5 and Hermes-style models do: `<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>`,
 one block per call. A forced call is constrained by a JSON schema (so by the one schema-to-grammar
-translation) to the bare object `{"name": ..., "arguments": {...}}`, which is parsed as a call too.
+translation) to the bare object `{"name": ..., "arguments": {...}}`, which is parsed as a call too, as is
+an answer that is nothing but such an object in a Markdown code fence.
 
 Output that names an unknown function, or whose block is not such an object, is no call at all: the
 whole text stays content, so a request never fails on what the model wrote.
@@ -23,6 +24,9 @@ from uptake.engines.base import ToolCall, ToolSpec
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"
 _BLOCK = re.compile(re.escape(OPEN_TAG) + r"(.*?)(?:" + re.escape(CLOSE_TAG) + r"|\Z)", re.DOTALL)
+# Small models (Qwen2.5-Coder among them) often write the call object alone in a Markdown code fence.
+_FENCE = re.compile(r"\A\s*```(?:json)?\s*(.*?)\s*```\s*\Z", re.DOTALL)
+_FENCE_MARK = "```"
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ def parse_tool_calls(text: str, tools: Sequence[ToolSpec], *, parallel: bool = T
         calls = [_call(block.group(1).strip(), known) for block in blocks]
         content = _BLOCK.sub("", text).strip()
     else:
-        calls = [_call(text.strip(), known)] if text.lstrip().startswith("{") else []
+        fenced = _FENCE.match(text)
+        bare = (fenced.group(1) if fenced else text).strip()
+        calls = [_call(bare, known)] if bare.startswith("{") else []
         content = ""
     if not calls or None in calls:
         return ParsedOutput(text, ())
@@ -88,8 +94,9 @@ def parse_tool_calls(text: str, tools: Sequence[ToolSpec], *, parallel: bool = T
 def streamable_length(text: str) -> int:
     """How much of `text` (the output so far) can be streamed as content, given that what follows may make
     it a call: text before any `<tool_call>` tag (and before what may be the start of one), and nothing of
-    an answer that opens as a bare JSON object."""
-    if text.lstrip().startswith("{"):
+    an answer that opens as a bare JSON object or a code fence (until it ends)."""
+    opening = text.lstrip()
+    if opening.startswith(("{", _FENCE_MARK)) or (opening and _FENCE_MARK.startswith(opening)):
         return 0
     start = text.find(OPEN_TAG)
     if start >= 0:
