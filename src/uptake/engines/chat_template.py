@@ -76,6 +76,8 @@ def _fallback_message(message: ChatMessage) -> dict[str, Any]:
 
 
 def has_tools_section(template: str | None) -> bool:
+    # Hugging Face templates read the tools from a variable named `tools`; one that never names it cannot
+    # show them (a template that only mentions the word is misread, and its model gets no tools at all).
     return template is not None and "tools" in template
 
 
