@@ -186,3 +186,16 @@ async def test_a_streamed_call_in_a_code_fence_comes_out_as_a_call(
     assert not final.choices[0].message.content
     [call] = final.choices[0].message.tool_calls or []
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Rome"}
+
+
+async def test_a_forced_call_streams_as_tool_call_chunks(client: openai.AsyncOpenAI, engine: MockEngine) -> None:
+    engine.enqueue('{"name": "get_time", "arguments": {}}')
+    named: Any = {"type": "function", "function": {"name": "get_time"}}
+    stream = await client.chat.completions.create(
+        model="tiny", messages=ASK, tools=TOOLS, tool_choice=named, stream=True
+    )
+    pieces = [choice.delta.tool_calls async for chunk in stream for choice in chunk.choices if choice.delta.tool_calls]
+    opening, arguments = (piece[0] for piece in pieces)
+    assert opening.index == 0 and opening.id and opening.type == "function" and opening.function is not None
+    assert opening.function.name == "get_time" and arguments.function is not None
+    assert arguments.function.arguments == "{}" and arguments.id is None
