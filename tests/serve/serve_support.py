@@ -7,7 +7,15 @@ one end-to-end test serve the tiny GGUF on the real llama.cpp engine.
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from polling import wait_for
 from uptake.engines.base import Engine, GenerationRequest
@@ -89,3 +97,44 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+SERVE = [sys.executable, "-m", "uptake", "serve"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def healthy(base_url: str, process: subprocess.Popen[str]) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(f"the server exited early: {process.communicate()[1][-2000:]}")
+    try:
+        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def serve_process(args: list[str], *, ready_timeout_s: float) -> Iterator[str]:
+    """`uptake serve ARGS` as a real process on a free loopback port; its base URL once /health is 200.
+    Stopped with SIGINT, as a user stops it, and killed only if that does not end it."""
+    port = free_port()
+    command = [*SERVE, *args, "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: healthy(base_url, process), what="the server to be ready", timeout_s=ready_timeout_s)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=30)  # also closes the pipes
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 0, f"the server did not stop cleanly on SIGINT ({process.returncode})"

@@ -3,73 +3,22 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-
-from polling import wait_for
-
-SERVE = [sys.executable, "-m", "uptake", "serve"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def healthy(base_url: str, process: subprocess.Popen[str]) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"the server exited early: {process.communicate()[1][-2000:]}")
-    try:
-        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
+from serve_support import SERVE, free_port, serve_process
 
 
 @pytest.fixture(scope="module")
 def server(tiny_gguf: Path) -> Iterator[str]:
-    port = free_port()
-    command = [
-        *SERVE,
-        str(tiny_gguf),
-        "--port",
-        str(port),
-        "--parallel",
-        "2",
-        "--ctx",
-        "256",
-        "--threads",
-        "1",
-        "--alias",
-        "gpt-4o-mini=tiny",
-        "--api-key",
-        "sesame",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: healthy(base_url, process), what="the server to be ready", timeout_s=90)
+    args = [str(tiny_gguf), "--parallel", "2", "--ctx", "256", "--threads", "1", "--alias", "gpt-4o-mini=tiny",
+            "--api-key", "sesame"]
+    with serve_process(args, ready_timeout_s=90) as base_url:
         yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)  # also closes the pipes
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-        assert process.returncode == 0
 
 
 def test_the_openai_client_chats_and_streams_with_a_real_server(server: str) -> None:

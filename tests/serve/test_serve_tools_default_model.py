@@ -4,8 +4,6 @@ installed `uptake serve` in a subprocess."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,8 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from serve_support import BASE_URL
-from test_serve_process import SERVE, free_port, healthy
+from serve_support import BASE_URL, serve_process
 
-from polling import wait_for
 from uptake.models.catalog import load_catalog
 from uptake.models.pull import pull_model
 from uptake.models.store import Store
@@ -111,23 +107,9 @@ async def test_a_streamed_call_reassembles_with_the_clients_helpers(client: open
 
 @pytest.fixture(scope="module")
 def server(model_path: Path) -> Iterator[str]:
-    port = free_port()
-    command = [*SERVE, str(model_path), "--port", str(port), "--parallel", "1", "--ctx", "2048", "--threads", "2"]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: healthy(base_url, process), what="the server to be ready", timeout_s=120)
+    args = [str(model_path), "--parallel", "1", "--ctx", "2048", "--threads", "2"]
+    with serve_process(args, ready_timeout_s=120) as base_url:
         yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
 
 
 def test_the_installed_server_forces_a_valid_call(server: str) -> None:
