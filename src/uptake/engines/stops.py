@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def partial_match_length(text: str, marker: str) -> int:
+    """The length of the longest end of `text` that begins `marker` without completing it: text that must
+    wait for more output before it is known not to be the marker."""
+    for length in range(min(len(marker) - 1, len(text)), 0, -1):
+        if text.endswith(marker[:length]):
+            return length
+    return 0
+
+
 class StopMatcher:
     """Holds back text that might be the start of a stop string, so a stop never leaks to the caller."""
 
@@ -21,12 +30,7 @@ class StopMatcher:
                 emitted = self.pending[:index]
                 self.pending = ""
                 return emitted, True
-        hold = 0
-        for stop in self.stops:
-            for length in range(min(len(stop) - 1, len(self.pending)), 0, -1):
-                if self.pending.endswith(stop[:length]):
-                    hold = max(hold, length)
-                    break
+        hold = max((partial_match_length(self.pending, stop) for stop in self.stops), default=0)
         cut = len(self.pending) - hold
         emitted, self.pending = self.pending[:cut], self.pending[cut:]
         return emitted, False

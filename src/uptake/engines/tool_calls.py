@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from uptake.engines.base import ToolCall, ToolSpec
+from uptake.engines.stops import partial_match_length
 
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"
@@ -101,7 +102,4 @@ def streamable_length(text: str) -> int:
     start = text.find(OPEN_TAG)
     if start >= 0:
         return start
-    for keep in range(min(len(OPEN_TAG) - 1, len(text)), 0, -1):
-        if OPEN_TAG.startswith(text[-keep:]):
-            return len(text) - keep
-    return len(text)
+    return len(text) - partial_match_length(text, OPEN_TAG)
