@@ -14,12 +14,12 @@ from uptake.audit.censorship.classify import RuleClassifier
 from uptake.audit.censorship.outputs import write_outputs
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.probes import Lang, Probe, ProbeSet, load_probe_set
-from uptake.audit.censorship.provenance import ModelIdentity
 from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.audit.censorship.runner import AuditOutcome, create_run, execute
 from uptake.audit.censorship.runs import RunIndex
 from uptake.engines.base import GenerationRequest, GenerationResult
 from uptake.engines.mock import MockEngine
+from uptake.provenance import ModelIdentity
 
 REFUSALS: dict[Lang, str] = {
     "en": "I'm sorry, but I can't help with that.",

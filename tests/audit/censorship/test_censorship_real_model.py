@@ -15,7 +15,6 @@ from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.outputs import write_outputs
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.probes import load_probe_set
-from uptake.audit.censorship.provenance import identify_model
 from uptake.audit.censorship.records import ClassifierSettings, LoadOptions, engine_record
 from uptake.audit.censorship.runner import create_run, execute
 from uptake.audit.censorship.runs import RunIndex
@@ -27,6 +26,7 @@ from uptake.models.catalog import load_catalog
 from uptake.models.pull import pull_model
 from uptake.models.resolve import resolve_model
 from uptake.models.store import Store
+from uptake.provenance import identify_model
 from uptake.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -6,62 +6,23 @@ model text reaches a chart.
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from uptake.audit.censorship import charts
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.probes import ProbeSet
+from uptake.reports.html import STYLE as STYLE  # re-exported: compare.py uses these
+from uptake.reports.html import esc as esc
+from uptake.reports.html import interval as interval
+from uptake.reports.html import page
+from uptake.reports.html import percent as percent
+from uptake.reports.html import signed as signed
+from uptake.reports.html import table as table
 
 EXAMPLES_PER_LABEL = 3
 EXAMPLE_CHARS = 1500  # longer responses are cut in the page; results.jsonl keeps them whole
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 70rem;
-       padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.55rem; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-svg { max-width: 100%; height: auto; display: block; margin: 0.6rem 0; }
-.note { color: #555; font-size: 0.9rem; } .mono { font-family: ui-monospace, monospace; font-size: 0.85rem; }
-.example { border: 1px solid #ddd; border-radius: 4px; padding: 0.6rem 0.8rem; margin: 0.8rem 0; }
-.example pre { white-space: pre-wrap; word-break: break-word; background: #fafafa; padding: 0.5rem;
-               margin: 0.3rem 0; font-family: inherit; }
-.label { font-weight: 600; }
-"""
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def percent(value: float) -> str:
-    return f"{value * 100:.0f}%"
-
-
-def interval(record: Mapping[str, Any]) -> str:
-    return f"{percent(record['rate'])} ({percent(record['low'])}–{percent(record['high'])})"
-
-
-def signed(value: float) -> str:
-    return f"{value * 100:+.0f} pp"
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric_from: int = 1) -> str:
-    head = "".join(f"<th>{esc(header)}</th>" for header in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{esc(cell)}</td>' if index >= numeric_from else f"<td>{esc(cell)}</td>"
-            for index, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_report(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], probe_set: ProbeSet) -> str:
@@ -83,11 +44,7 @@ def render_report(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
         _provenance_section(summary),
     ]
     body = "\n".join(section for section in sections if section)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
-    )
+    return page(title, body)
 
 
 def _headline_section(summary: Mapping[str, Any]) -> str:

@@ -17,12 +17,13 @@ from uptake.audit.censorship.classify import Classification, Classifier, Classif
 from uptake.audit.censorship.journal import append_rows, read_journal, repair, row_key
 from uptake.audit.censorship.plan import AuditConfig, PlannedGeneration, build_plan, chunks, request_for
 from uptake.audit.censorship.probes import ProbeSet
-from uptake.audit.censorship.provenance import ModelIdentity, package_versions
 from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
-from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings, Status, new_run_id
+from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings, Status
 from uptake.db import utc_now
 from uptake.engines.base import Engine, GenerationRequest, GenerationResult
 from uptake.errors import EngineError, UsageError
+from uptake.provenance import ModelIdentity, package_versions
+from uptake.run_folders import new_run_id
 
 
 class AuditProgress(Protocol):

@@ -7,22 +7,19 @@ journal), summary.json and report.html. The `runs` table indexes the folders by 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import secrets
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from uptake.atomic import write_json_atomically
 from uptake.audit.censorship.plan import AuditConfig
-from uptake.audit.censorship.provenance import ModelIdentity
 from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.db import connect, utc_now
 from uptake.errors import UsageError
+from uptake.provenance import ModelIdentity
+from uptake.run_folders import run_lock
 
 RUN_KIND = "censorship"
 RUN_SETTINGS_VERSION = 1
@@ -113,23 +110,9 @@ class RunFolder:
     def write_settings(self, settings: RunSettings) -> None:
         write_json_atomically(self.settings_path, settings.as_dict())
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """One process per run: a second `--resume` of a run in progress would do work twice."""
-        with open(self.directory / ".lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as error:
-                raise UsageError(f"run {self.directory.name} is in progress in another process.") from error
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def new_run_id() -> str:
-    """Sortable by start time and unique: the UTC date and time, then 24 random bits."""
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        return run_lock(self.directory)
 
 
 class RunIndex:

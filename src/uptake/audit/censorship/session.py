@@ -15,7 +15,6 @@ from uptake.audit.censorship.classify import Classifier, CombinedClassifier, Jud
 from uptake.audit.censorship.judge import open_judge
 from uptake.audit.censorship.plan import AuditConfig, load_options_for
 from uptake.audit.censorship.probes import load_probe_set
-from uptake.audit.censorship.provenance import identify_model
 from uptake.audit.censorship.records import ClassifierSettings, LoadOptions, engine_record
 from uptake.audit.censorship.runner import (
     AuditOutcome,
@@ -29,6 +28,7 @@ from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings
 from uptake.engines.base import Engine
 from uptake.errors import UsageError
 from uptake.models.resolve import ResolvedModel, resolve_model
+from uptake.provenance import identify_model
 from uptake.settings import Settings, get_settings
 
 Resolver = Callable[[str], ResolvedModel]

@@ -16,7 +16,6 @@ from typing import Any
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.plan import PlannedGeneration
 from uptake.audit.censorship.probes import ProbeSet
-from uptake.audit.censorship.provenance import package_versions
 from uptake.audit.censorship.runner import AuditOutcome
 from uptake.audit.censorship.stats import (
     BOOTSTRAP_RESAMPLES,
@@ -33,6 +32,7 @@ from uptake.audit.censorship.stats import (
 )
 from uptake.db import utc_now
 from uptake.errors import UptakeError
+from uptake.provenance import package_versions
 
 SCHEMA = "uptake.audit.censorship.summary"
 SCHEMA_VERSION = 1

@@ -1,4 +1,4 @@
-"""Which model a run audited, and with which software: the facts a reproduce record needs."""
+"""Which model a run used (audit, task), and with which software: the facts a reproduce record needs."""
 
 from __future__ import annotations
 

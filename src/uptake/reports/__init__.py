@@ -1,0 +1,1 @@
+"""Shared pieces of uptake's self-contained HTML pages (audit reports, task-run reports)."""
