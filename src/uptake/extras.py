@@ -14,6 +14,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "serve": ("fastapi", "uvicorn", "prometheus_client"),
     "audit": ("scipy", "matplotlib"),
     "scan": ("fickling", "onnx", "cyclonedx"),
+    "parquet": ("pyarrow",),
 }
 
 

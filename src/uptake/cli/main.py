@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import audit, fit, models, run, scan, serve
+from uptake.cli import audit, fit, models, run, scan, serve, task
 from uptake.errors import EXIT_INTERRUPTED, EXIT_USAGE, UptakeError
 from uptake.scan.report import EXIT_USAGE as SCAN_EXIT_USAGE
 
@@ -42,6 +42,12 @@ audit_app.command("censorship")(audit.censorship)
 audit_app.command("classify")(audit.classify)
 audit_app.command("compare")(audit.compare)
 app.add_typer(audit_app, name="audit")
+task_app = typer.Typer(help="Sector tasks: run a task file, compare models on it, check it.", no_args_is_help=True)
+task_app.command("run")(task.run)
+task_app.command("compare")(task.compare)
+task_app.command("validate")(task.validate)
+task_app.command("list")(task.list_tasks)
+app.add_typer(task_app, name="task")
 
 # Commands whose exit statuses give 2 another meaning take their usage errors elsewhere:
 # for `scan`, 2 means a dangerous or unreadable file, so a mistyped flag must not look like one.
