@@ -24,7 +24,7 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 class HttpExecutor:
     def __init__(
         self, endpoint: str, model: str, *, api_key: str | None = None, concurrency: int = 4, retries: int = 4,
-        timeout_s: float = 600.0, backoff_s: float = 1.0,
+        timeout_s: float = 600.0, backoff_s: float = 1.0, transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         base = endpoint.rstrip("/")
         self.base_url = base if base.endswith("/v1") else f"{base}/v1"
@@ -33,7 +33,9 @@ class HttpExecutor:
         self.retries = retries
         self.backoff_s = backoff_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport
+        )
         self.retried = 0
 
     @property
