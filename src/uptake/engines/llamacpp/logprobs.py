@@ -10,7 +10,6 @@ and a request that does not ask pays nothing.
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any
 
 import numpy as np
@@ -18,15 +17,7 @@ import numpy as np
 from uptake.engines.base import TokenLogprob, TopLogprob
 from uptake.engines.llamacpp.native import PieceDecoder
 from uptake.engines.llamacpp.sampling import SamplerChain
-
-
-def logits_row(pointer: Any, vocabulary_size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """A copy, in float64, of the logits llama.cpp holds at `pointer` (from llama_get_logits_ith)."""
-    if not pointer:
-        raise ValueError("llama.cpp returned no logits for this output")
-    address = ctypes.cast(pointer, ctypes.c_void_p).value
-    array = (ctypes.c_float * vocabulary_size).from_address(address or 0)
-    return np.frombuffer(memoryview(array).cast("B"), dtype=np.float32).astype(np.float64)
+from uptake.engines.llamacpp.sampling import logits_row as logits_row
 
 
 def log_softmax(logits: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -63,7 +54,6 @@ def read_logprobs(
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Log-probabilities over the vocabulary at `output_index` of the last decode of `context`, after the
     grammar of `sampler` (if it has one) has ruled tokens out (-inf), before anything else it does."""
-    import llama_cpp
 
-    logits = logits_row(llama_cpp.llama_get_logits_ith(context, output_index), vocabulary_size)
-    return log_softmax(logits if sampler is None else sampler.constrain(logits))
+    logits = logits_row(context, output_index, vocabulary_size)
+    return log_softmax(logits if sampler is None else sampler.constrain_for_logprobs(logits))
