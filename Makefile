@@ -42,7 +42,7 @@ demo: $(STAMP)
 test: $(STAMP) lint test-fast test-slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 
 test-fast: $(STAMP)
