@@ -22,6 +22,7 @@ import pytest
 
 from http_server import serve_files
 from polling import wait_for
+from task_files import many_rows, write_task
 from tiny_gguf import write_tiny_gguf
 
 UPTAKE = Path(sys.executable).with_name("uptake")
@@ -102,6 +103,27 @@ CASES = [
     Case("audit classify", "an input file that does not exist", ("audit", "classify", "{missing}", "--out", "{out}"),
          2, "missing"),
     Case("audit compare", "a run that does not exist", ("audit", "compare", "nope", "nope2"), 2, "nope"),
+    Case("task validate", "a good task file", ("task", "validate", "{task}", "--json"), 0),
+    Case("task validate", "a task file with a mistake: one line naming the field and its line",
+         ("task", "validate", "{broken task}"), 2, "line"),
+    Case("task validate", "an unknown task", ("task", "validate", "no-such-task"), 2, "not a built-in task"),
+    Case("task run", "every gate passes", ("task", "run", "{task}", "--model", "{clean}", "--limit", "2", "--json"),
+         0),
+    Case("task run", "a gate fails", ("task", "run", "{failing task}", "--model", "{clean}", "--limit", "2"), 4,
+         "FAIL"),
+    Case("task run", "gold that does not match the input (before any model loads)",
+         ("task", "run", "{mismatched task}", "--model", "no-such-model"), 2, "gold ids do not match"),
+    Case("task run", "--resume with new settings", ("task", "run", "{task}", "--resume", "x", "--limit", "2"), 2,
+         "--limit"),
+    Case("task run", "--endpoint that is not a URL", ("task", "run", "{task}", "--endpoint", "localhost:8080"), 2,
+         "http"),
+    Case("task run", "--endpoint where nothing listens: every row an error row, gates not measured",
+         ("task", "run", "{task}", "--endpoint", "http://127.0.0.1:9", "--limit", "1", "--json"), 0),
+    Case("task compare", "a model passes every gate", ("task", "compare", "{task}", "--models", "{clean}",
+                                                        "--limit", "2", "--json"), 0),
+    Case("task compare", "no model passes", ("task", "compare", "{failing task}", "--models", "{clean}", "--limit",
+                                             "2"), 4, "none of the 1 models"),
+    Case("task list", "the built-in tasks", ("task", "list", "--json"), 0),
 ]
 
 # Rows whose behaviour needs more than one command line (a signal, a running server) are checked by
@@ -129,7 +151,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     garbage.write_text("garbage\n")
     rows = folder / "rows.jsonl"
     rows.write_text(json.dumps({"prompt": "What is 2+2?", "response": "4.", "lang": "en"}) + "\n")
+    gold_mismatch = [{"id": "stranger", "category": "noise", "urgency": "low", "location": None}]
     return {
+        "task": write_task(folder / "task", gates=["category.macro_f1 >= 0"]),
+        "failing task": write_task(folder / "failing", gates=["category.accuracy > 1"]),
+        "broken task": write_task(folder / "broken", gates=["category is fine"]),
+        "mismatched task": write_task(folder / "mismatched", gold_rows=gold_mismatch),
         "clean": clean,
         "warning": warning,
         "evil.pkl": evil,
@@ -209,7 +236,7 @@ def test_exit_status(case: Case, outcomes: dict[Case, Outcome]) -> None:
     where = f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-2000:]}"
     assert done.returncode == case.status, where
     assert "Traceback" not in done.stderr, where
-    if case.status not in (0, 1) and case.command != "scan":
+    if case.status not in (0, 1, 4) and case.command != "scan":  # 4: a gate failed, the results are printed
         assert len(done.stderr.strip().splitlines()) == 1, f"not one line: {where}"
         assert done.stdout == "", where
     if case.needle:
@@ -279,6 +306,28 @@ def test_ctrl_c_stops_an_audit_with_the_resume_command(files: dict[str, Path], t
     assert process.returncode == 130, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
+
+
+@documents("task run", "Ctrl-C during the run: every finished row is kept; says how to --resume", 130)
+def test_ctrl_c_stops_a_task_run_with_the_resume_command(files: dict[str, Path], tmp_path: Path) -> None:
+    task = write_task(tmp_path / "task", rows=many_rows(400), gates=[])
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [str(UPTAKE), "task", "run", str(task), "--model", str(files["clean"]), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    journal = out / "rows.jsonl"
+    try:
+        _wait_for(lambda: journal.exists() and journal.stat().st_size > 0, "the task's first row", process, 120)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        _stop(process)
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("rows ")]  # progress lines
+    assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
+    kept = journal.read_text(encoding="utf-8").splitlines()
+    assert kept and len({json.loads(line)["id"] for line in kept}) == len(kept)
 
 
 @documents("serve", "Ctrl-C (SIGINT): shuts down cleanly", 0)
