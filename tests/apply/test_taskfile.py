@@ -125,3 +125,13 @@ def test_every_built_in_task_loads() -> None:
         assert task.name == name
         assert re.fullmatch(r"[0-9a-f]{64}", task.sha256)
         assert (path.parent / "PROVENANCE.md").is_file(), f"{name} has no PROVENANCE.md"
+
+
+def test_the_documented_example_is_a_valid_task_file(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "task-file.md"
+    example = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "task.yaml"
+    path.write_text(example, encoding="utf-8")
+    task = load_task(path)
+    assert task.name == "hotline-mini" and [gate.scope for gate in task.gates] == ["all", "all", "answered", "all"]
+    assert [m.metric for m in task.fields["street"].metrics] == ["exact_match"]
