@@ -132,3 +132,40 @@ def test_a_grammar_masks_the_distribution_it_reports(engine: LlamaCppEngine, tin
     alone = engine.generate(constrained)  # the same numbers when run alone
     assert [r.token_id for r in alone.logprobs] == [r.token_id for r in records]
     assert all(abs(a.logprob - b.logprob) < TOLERANCE for a, b in zip(alone.logprobs, records, strict=True))
+
+
+def test_the_grammar_shortcut_for_log_probabilities_matches_the_exact_mask(engine: LlamaCppEngine) -> None:
+    """On peaked logits (as a trained model gives), checking only the likeliest tokens against the grammar gives
+    the numbers the whole-vocabulary mask gives; when the allowed tokens lie far below, it masks the whole."""
+    from uptake.engines.llamacpp.grammar import grammar_for_schema
+    from uptake.engines.llamacpp.sampling import ChainSettings, SamplerChain
+
+    vocab = engine._llm._model.vocab  # the tiny model's vocabulary, as the scheduler builds its chains from it
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    chain = SamplerChain(vocab, ChainSettings(temperature=0.0, grammar=grammar_for_schema(schema)))
+    try:
+        size = int(engine._llm.n_vocab())
+        generator = np.random.default_rng(3)
+        allowed = np.flatnonzero(np.isfinite(chain.constrain(np.zeros(size))))
+        spread = generator.normal(0.0, 10.0, size)
+        spread[allowed] = spread.min() - 1.0  # every allowed token far below the peak: the whole mask is needed
+        peaked = generator.normal(0.0, 1.0, size) - 40.0
+        leading = allowed[:3]
+        peaked[leading] = [10.0, 9.0, 7.5][: leading.size]  # the grammar's first allowed tokens lead
+        peaked[np.setdiff1d(np.arange(size), allowed)[:2]] = 12.0  # and two ruled-out tokens lead them all
+        exact_mask = chain.constrain
+        for logits, shortcut in ((peaked, True), (spread, False)):
+            exact = log_softmax(exact_mask(logits))
+            masked_whole: list[int] = []
+            chain.constrain = lambda row, seen=masked_whole: seen.append(1) or exact_mask(row)  # type: ignore
+            quick = chain.grammar_logprobs(logits)
+            chain.constrain = exact_mask  # type: ignore[method-assign]
+            assert (not masked_whole) is shortcut  # peaked: the likeliest tokens settle it; flat: the whole mask
+            finite = np.isfinite(exact)
+            assert np.array_equal(np.isfinite(quick) & ~finite, np.zeros(size, dtype=bool))  # never a ruled-out token
+            assert np.all(np.abs(quick[np.isfinite(quick)] - exact[np.isfinite(quick)]) < TOLERANCE)
+            leaders = np.argsort(-exact)[: leading.size]
+            assert np.allclose(quick[leaders], exact[leaders], atol=TOLERANCE)
+            assert np.isclose(np.exp(quick[np.isfinite(quick)]).sum(), 1.0, atol=TOLERANCE)
+    finally:
+        chain.close()

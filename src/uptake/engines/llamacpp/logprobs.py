@@ -17,13 +17,8 @@ import numpy as np
 from uptake.engines.base import TokenLogprob, TopLogprob
 from uptake.engines.llamacpp.native import PieceDecoder
 from uptake.engines.llamacpp.sampling import SamplerChain
+from uptake.engines.llamacpp.sampling import log_softmax as log_softmax
 from uptake.engines.llamacpp.sampling import logits_row as logits_row
-
-
-def log_softmax(logits: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
-    shifted = logits - logits.max()
-    result: np.ndarray[Any, np.dtype[np.float64]] = shifted - np.log(np.exp(shifted).sum())
-    return result
 
 
 def token_logprob(
@@ -56,4 +51,4 @@ def read_logprobs(
     grammar of `sampler` (if it has one) has ruled tokens out (-inf), before anything else it does."""
 
     logits = logits_row(context, output_index, vocabulary_size)
-    return log_softmax(logits if sampler is None else sampler.constrain_for_logprobs(logits))
+    return log_softmax(logits) if sampler is None else sampler.grammar_logprobs(logits)

@@ -25,7 +25,8 @@ from uptake.engines.llamacpp.grammar import grammar_for_schema
 from uptake.engines.llamacpp.native import MIN_P, RANDOM_SEED, TOP_K
 from uptake.errors import UsageError
 
-LOGPROB_CANDIDATES = 2048  # tokens the grammar checks first when log-probabilities are asked for
+LOGPROB_WINDOW = 20.0  # nats below the likeliest token: the tokens the grammar checks first for log-probabilities
+LOGPROB_CANDIDATES = 2048  # but at most this many
 LOGPROB_SLACK = 1e-3  # relative error of a reported probability that this shortcut may cause
 
 
@@ -140,26 +141,35 @@ class SamplerChain:
         masked[kept] = logits[kept]
         return masked
 
-    def constrain_for_logprobs(
+    def grammar_logprobs(
         self, logits: np.ndarray[Any, np.dtype[np.float64]]
     ) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """As `constrain`, but the grammar checks only the likeliest tokens when they settle the answer.
+        """Log-probabilities over the vocabulary after the grammar has ruled tokens out (-inf), as the draw
+        sees them. Call before `sample`, which moves the grammar on.
 
-        The grammar is asked about the LOGPROB_CANDIDATES likeliest tokens. When the probability of every
-        other token together is under LOGPROB_SLACK times that of the allowed ones among them, the others
-        are left out (as if ruled out): the normaliser, and so each reported log-probability, is then off by
-        less than LOGPROB_SLACK (relative). Otherwise the grammar checks the whole vocabulary, exactly."""
-        if self._grammar is None or logits.shape[0] <= LOGPROB_CANDIDATES:
-            return self.constrain(logits)
-        top = np.argpartition(-logits, LOGPROB_CANDIDATES - 1)[:LOGPROB_CANDIDATES]
-        shifted = np.exp(logits - logits.max())
-        outside = float(shifted.sum() - shifted[top].sum())
-        kept = self._allowed(top, logits[top])
-        if kept.size == 0 or outside > LOGPROB_SLACK * float(shifted[kept].sum()):
-            return self.constrain(logits)
-        masked: np.ndarray[Any, np.dtype[np.float64]] = np.full(logits.shape[0], -np.inf)
-        masked[kept] = logits[kept]
-        return masked
+        The grammar is asked first about the tokens within LOGPROB_WINDOW nats of the likeliest (at most
+        LOGPROB_CANDIDATES of them). Every other token lies below the least of those, so their probability
+        together is bounded; when that bound is under LOGPROB_SLACK times the probability of the allowed
+        tokens found, they are left out (as if ruled out) and each reported probability is off by less than
+        LOGPROB_SLACK (relative). Otherwise the grammar checks the whole vocabulary and the result is exact.
+        Both the grammar check of 150k tokens and a second softmax over them are what this avoids."""
+        if self._grammar is None:
+            return log_softmax(logits)
+        peak = float(logits.max())
+        edge = peak - LOGPROB_WINDOW  # every token left out lies below this
+        near = np.flatnonzero(logits >= edge)
+        if near.size > LOGPROB_CANDIDATES:
+            near = np.argpartition(-logits, LOGPROB_CANDIDATES - 1)[:LOGPROB_CANDIDATES]
+            edge = float(logits[near].min())
+        kept = self._allowed(near, logits[near])
+        if kept.size:
+            mass = float(np.exp(logits[kept] - peak).sum())
+            rest = (logits.shape[0] - near.size) * float(np.exp(edge - peak))
+            if rest <= LOGPROB_SLACK * mass:
+                result: np.ndarray[Any, np.dtype[np.float64]] = np.full(logits.shape[0], -np.inf)
+                result[kept] = logits[kept] - peak - np.log(mass)
+                return result
+        return log_softmax(self.constrain(logits))
 
     def close(self) -> None:
         import llama_cpp
@@ -170,6 +180,12 @@ class SamplerChain:
         if self._grammar_owned and self._grammar is not None:
             llama_cpp.llama_sampler_free(self._grammar)
         self._grammar = None
+
+
+def log_softmax(logits: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    shifted = logits - logits.max()
+    result: np.ndarray[Any, np.dtype[np.float64]] = shifted - np.log(np.exp(shifted).sum())
+    return result
 
 
 def logits_row(context: object, output_index: int, vocabulary_size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
