@@ -149,10 +149,11 @@ class SamplerChain:
 
         The grammar is asked first about the tokens within LOGPROB_WINDOW nats of the likeliest (at most
         LOGPROB_CANDIDATES of them). Every other token lies below the least of those, so their probability
-        together is bounded; when that bound is under LOGPROB_SLACK times the probability of the allowed
-        tokens found, they are left out (as if ruled out) and each reported probability is off by less than
-        LOGPROB_SLACK (relative). Otherwise the grammar checks the whole vocabulary and the result is exact.
-        Both the grammar check of 150k tokens and a second softmax over them are what this avoids."""
+        together is bounded (or, when the bound is loose, summed); when it is under LOGPROB_SLACK times the
+        probability of the allowed tokens found, they are left out (as if ruled out) and each reported
+        probability is off by less than LOGPROB_SLACK (relative). Otherwise the grammar checks the whole
+        vocabulary and the result is exact. Both the grammar check of 150k tokens and a second softmax over
+        them are what this avoids."""
         if self._grammar is None:
             return log_softmax(logits)
         peak = float(logits.max())
@@ -165,6 +166,8 @@ class SamplerChain:
         if kept.size:
             mass = float(np.exp(logits[kept] - peak).sum())
             rest = (logits.shape[0] - near.size) * float(np.exp(edge - peak))
+            if rest > LOGPROB_SLACK * mass:  # the bound is loose: what the rest holds, exactly (one pass)
+                rest = float(np.exp(logits - peak).sum()) - float(np.exp(logits[near] - peak).sum())
             if rest <= LOGPROB_SLACK * mass:
                 result: np.ndarray[Any, np.dtype[np.float64]] = np.full(logits.shape[0], -np.inf)
                 result[kept] = logits[kept] - peak - np.log(mass)
