@@ -1,4 +1,4 @@
-"""Shared bits of the benchmark scripts: machine description and saving results."""
+"""Shared bits of the benchmark scripts: machine description, waiting for a quiet machine, saving results."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ import platform
 import statistics
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def settle(max_load: float, max_wait_s: float) -> float:
+    """Wait (bounded) for the 1-minute load average to fall below `max_load`; the load it ends at.
+    Two cores shared with other programs slow llama.cpp's threads several times over."""
+    deadline = time.monotonic() + max_wait_s
+    while load() > max_load and time.monotonic() < deadline:
+        time.sleep(5)
+    return load()
 
 
 def machine() -> dict[str, Any]:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import save
+from _common import load, save, settle
 
 from uptake.audit.censorship.plan import AuditConfig, build_plan, load_options_for
 from uptake.audit.censorship.probes import load_probe_set
@@ -47,19 +47,6 @@ TARGET_QUICK_S = 180
 TARGET_FULL_S = 1200
 TARGET_SPEEDUP = 2.5
 LLAMACPP_SOURCE = Path(__file__).resolve().parents[1] / "src" / "uptake" / "engines" / "llamacpp" / "engine.py"
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
-def settle(max_load: float, max_wait_s: float) -> float:
-    """Wait (bounded) for the 1-minute load average to fall below `max_load`; the load it ends at.
-    Two cores shared with other programs slow llama.cpp's threads several times over."""
-    deadline = time.monotonic() + max_wait_s
-    while load() > max_load and time.monotonic() < deadline:
-        time.sleep(5)
-    return load()
 
 
 def plain_loop(model: ResolvedModel, config: AuditConfig, context: int, threads: int) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _common import save
+from _common import load, save, settle
 
 from uptake.apply.builtin import task_path
 from uptake.apply.data import InputRow
@@ -52,19 +51,6 @@ from uptake.settings import get_settings
 TARGET_OVER_PLAIN = 2.5
 TARGET_OVER_SERVER = 1.0
 TARGET_VALID_WITH_GRAMMAR = 1.0
-
-
-def load() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
-def settle(max_load: float, max_wait_s: float) -> float:
-    """Wait (bounded) for the 1-minute load average to fall below `max_load`; the load it ends at.
-    Two cores shared with other programs slow llama.cpp's threads several times over."""
-    deadline = time.monotonic() + max_wait_s
-    while load() > max_load and time.monotonic() < deadline:
-        time.sleep(5)
-    return load()
 
 
 def chosen_rows(task: Task, count: int) -> list[InputRow]:

@@ -292,38 +292,32 @@ def test_ctrl_c_is_130_with_one_line(files: dict[str, Path]) -> None:
 @documents("audit censorship", "Ctrl-C during the run: says how to --resume", 130)
 def test_ctrl_c_stops_an_audit_with_the_resume_command(files: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [str(UPTAKE), "audit", "censorship", str(files["clean"]), "--out", str(out), "--max-tokens", "64"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    results = out / "results.jsonl"
+    command = ["audit", "censorship", str(files["clean"]), "--out", str(out), "--max-tokens", "64"]
+    stderr = _interrupt_after_first_row(command, out / "results.jsonl")
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
+
+
+def _interrupt_after_first_row(command: list[str], journal: Path) -> str:
+    """Start `uptake COMMAND`, send SIGINT once its journal holds a row; its stderr, after checking 130."""
+    process = subprocess.Popen([str(UPTAKE), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: results.exists() and results.stat().st_size > 0, "the audit's first result", process, 120)
+        _wait_for(lambda: journal.exists() and journal.stat().st_size > 0, "the first row", process, 120)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         _stop(process)
     assert process.returncode == 130, stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
+    return stderr
 
 
 @documents("task run", "Ctrl-C during the run: every finished row is kept; says how to --resume", 130)
 def test_ctrl_c_stops_a_task_run_with_the_resume_command(files: dict[str, Path], tmp_path: Path) -> None:
     task = write_task(tmp_path / "task", rows=many_rows(400), gates=[])
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [str(UPTAKE), "task", "run", str(task), "--model", str(files["clean"]), "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
     journal = out / "rows.jsonl"
-    try:
-        _wait_for(lambda: journal.exists() and journal.stat().st_size > 0, "the task's first row", process, 120)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        _stop(process)
-    assert process.returncode == 130, stderr
+    stderr = _interrupt_after_first_row(["task", "run", str(task), "--model", str(files["clean"]), "--out", str(out)],
+                                        journal)
     lines = [line for line in stderr.strip().splitlines() if not line.startswith("rows ")]  # progress lines
     assert len(lines) == 1 and "--resume" in lines[0] and "Traceback" not in stderr, stderr
     kept = journal.read_text(encoding="utf-8").splitlines()

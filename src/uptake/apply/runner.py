@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from uptake import journal
 from uptake.apply.data import InputRow, check_gold_matches, read_gold, read_input
@@ -27,62 +27,28 @@ from uptake.db import utc_now
 from uptake.errors import UsageError
 from uptake.executors.base import Executor
 from uptake.provenance import package_versions
-from uptake.run_folders import new_run_id, run_lock
+from uptake.run_folders import NoProgress, RunFolder, RunProgress, new_run_id
 
 RUN_KIND = "task"
 RUN_VERSION = 1
 
 
-class TaskProgress(Protocol):
-    def start(self, total: int, done: int) -> None: ...
-
-    def advance(self, count: int) -> None: ...
-
-
-class NoProgress:
-    def start(self, total: int, done: int) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
-
-
 @dataclass(frozen=True)
-class TaskRunFolder:
-    directory: Path
-
-    @property
-    def settings_path(self) -> Path:
-        return self.directory / "run.json"
+class TaskRunFolder(RunFolder):
+    """A task run's folder: run.json, rows.jsonl (the journal), the outputs, summary.json and report.html."""
 
     @property
     def journal_path(self) -> Path:
         return self.directory / "rows.jsonl"
 
-    @property
-    def summary_path(self) -> Path:
-        return self.directory / "summary.json"
-
-    @property
-    def report_path(self) -> Path:
-        return self.directory / "report.html"
-
     def output_path(self, name: str) -> Path:
         return self.directory / f"{name}.jsonl"
 
     def read_settings(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise UsageError(f"{self.directory} holds no run.json; it is not a task run folder.") from error
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"cannot read {self.settings_path}: {error}.") from error
-        if not isinstance(data, dict) or data.get("kind") != RUN_KIND:
-            raise UsageError(f"{self.directory} is not a task run.")
-        return data
+        return self.read_run_json(RUN_KIND, "a task run")
 
     def write_settings(self, settings: dict[str, Any]) -> None:
-        write_json_atomically(self.settings_path, settings)
+        self.write_run_json(settings)
 
 
 @dataclass(frozen=True)
@@ -198,13 +164,13 @@ def load_rows(task: Task, options: RunOptions) -> tuple[list[InputRow], dict[str
 
 def execute(
     task: Task, folder: TaskRunFolder, settings: dict[str, Any], executor: Executor,
-    progress: TaskProgress | None = None,
+    progress: RunProgress | None = None,
 ) -> RunOutcome:
     """Run every selected row the journal lacks; then the journal holds one row per selected input row."""
     progress = progress or NoProgress()
     options = RunOptions(**settings["options"])
     selected, gold = load_rows(task, options)
-    with run_lock(folder.directory):
+    with folder.lock():
         contents = journal.read_journal(folder.journal_path, row_key, REQUIRED, "task row")
         journal.repair(folder.journal_path, contents)
         done = {row_key(row) for row in contents.rows}
@@ -224,7 +190,7 @@ def execute(
 
 async def _run_rows(
     task: Task, rows: Sequence[InputRow], executor: Executor, path: Path, options: RunOptions,
-    progress: TaskProgress,
+    progress: RunProgress,
 ) -> None:
     """All rows through the executor, `executor.concurrency` in flight; each journaled as it finishes."""
     gate = asyncio.Semaphore(executor.concurrency)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from uptake.audit.censorship.classify import Classification, Classifier, ClassifyRequest
 from uptake.audit.censorship.journal import append_rows, read_journal, repair, row_key
@@ -23,21 +23,9 @@ from uptake.db import utc_now
 from uptake.engines.base import Engine, GenerationRequest, GenerationResult
 from uptake.errors import EngineError, UsageError
 from uptake.provenance import ModelIdentity, package_versions
-from uptake.run_folders import new_run_id
+from uptake.run_folders import NoProgress, RunProgress, new_run_id
 
-
-class AuditProgress(Protocol):
-    def start(self, total: int, done: int) -> None: ...
-
-    def advance(self, count: int) -> None: ...
-
-
-class NoProgress:
-    def start(self, total: int, done: int) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
+AuditProgress = RunProgress
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from uptake.atomic import write_json_atomically
+from uptake import run_folders
 from uptake.audit.censorship.plan import AuditConfig
 from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.db import connect, utc_now
 from uptake.errors import UsageError
 from uptake.provenance import ModelIdentity
-from uptake.run_folders import run_lock
 
 RUN_KIND = "censorship"
 RUN_SETTINGS_VERSION = 1
@@ -74,45 +73,22 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
-class RunFolder:
-    directory: Path
-
-    @property
-    def settings_path(self) -> Path:
-        return self.directory / "run.json"
+class RunFolder(run_folders.RunFolder):
+    """An audit's run folder: run.json, results.jsonl (the journal), summary.json and report.html."""
 
     @property
     def results_path(self) -> Path:
         return self.directory / "results.jsonl"
 
-    @property
-    def summary_path(self) -> Path:
-        return self.directory / "summary.json"
-
-    @property
-    def report_path(self) -> Path:
-        return self.directory / "report.html"
-
     def read_settings(self) -> RunSettings:
-        try:
-            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise UsageError(f"{self.directory} holds no run.json; it is not an audit run folder.") from error
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"cannot read {self.settings_path}: {error}.") from error
-        if data.get("kind") != RUN_KIND:
-            raise UsageError(f"{self.directory} is not a censorship audit run.")
+        data = self.read_run_json(RUN_KIND, "a censorship audit run")
         try:
             return RunSettings.from_dict(data)
         except (KeyError, TypeError, ValueError) as error:
             raise UsageError(f"{self.settings_path} is damaged ({error!r}); start a new run.") from error
 
     def write_settings(self, settings: RunSettings) -> None:
-        write_json_atomically(self.settings_path, settings.as_dict())
-
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """One process per run: a second `--resume` of a run in progress would do work twice."""
-        return run_lock(self.directory)
+        self.write_run_json(settings.as_dict())
 
 
 class RunIndex:
