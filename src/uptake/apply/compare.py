@@ -55,9 +55,11 @@ def fit_prediction(
         entry = catalog.get(model)
     except UptakeError:
         return None
-    rows = max(1, summary["counts"]["done"])
-    prompt = summary["speed"]["prompt_tokens"] // rows
-    completion = max(1, summary["speed"]["completion_tokens"] // rows)
+    speed = summary["speed"]
+    rows = max(1, speed.get("rows_run") or summary["counts"]["done"])
+    prompt = speed["prompt_tokens"] // rows
+    computed = (speed["prompt_tokens"] - speed.get("reused_prompt_tokens", 0)) / rows  # the rest came from the cache
+    completion = max(1, speed["completion_tokens"] // rows)
     probe = probe_this_machine(settings)
     from uptake.fit.calibration import fit_calibration, load_records
 
@@ -71,10 +73,14 @@ def fit_prediction(
                         threads=settings.threads)
     predicted = estimate(shape, workload, probe.profile, calibration)
     decode_total = predicted.speed.decode_tokens_per_s_total
+    prompt_rate = predicted.speed.prompt_tokens_per_s
+    # a row costs its own prompt tokens (what the prefix cache did not hold) and its share of decode steps
+    seconds_per_row = computed / prompt_rate + completion / decode_total
     return {
         "memory_bytes": predicted.memory.total,
+        "prompt_tokens_per_s": round(prompt_rate, 2),
         "decode_tokens_per_s_total": round(decode_total, 2),
-        "rows_per_minute": round(decode_total / completion * 60, 2),  # decode only: prompts are mostly a shared prefix
+        "rows_per_minute": round(60 / seconds_per_row, 2),
         "calibrated": predicted.calibrated,
     }
 

@@ -149,8 +149,12 @@ def _judge(
             "high": None if score is None else round(score.high, 4), "passed": gate.holds(value)}
 
 
-def speed_record(rows: Sequence[Mapping[str, Any]], generated: int, wall_s: float, peak_rss: int) -> dict[str, Any]:
+def speed_record(
+    rows: Sequence[Mapping[str, Any]], generated: int, wall_s: float, peak_rss: int,
+    counters: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     return {
+        **(counters or {}),
         "rows_run": generated,
         "wall_s": round(wall_s, 2),
         "rows_per_minute": round(generated / wall_s * 60, 2) if wall_s > 0 and generated else None,

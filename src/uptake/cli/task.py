@@ -157,7 +157,7 @@ def _execute_and_write(
                 f"stopped; every finished row is kept. Finish with: uptake task run {task.path} "
                 f"--resume {settings_record['run_id']}"
             ) from None
-    speed = speed_record(outcome.rows, outcome.generated, outcome.wall_s, peak_memory_bytes())
+    speed = speed_record(outcome.rows, outcome.generated, outcome.wall_s, peak_memory_bytes(), executor.counters())
     summary = build_summary(task, settings_record, outcome.rows, outcome.gold, selected=len(outcome.selected),
                             speed=speed, finished_at=utc_now())
     summary["run_directory"] = str(folder.directory)

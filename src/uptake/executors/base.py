@@ -37,6 +37,10 @@ class Executor(Protocol):
         """What a run records about where it ran (kind, endpoint or engine settings)."""
         ...
 
+    def counters(self) -> dict[str, int]:
+        """What the run's summary records about the work itself (prompt tokens reused, requests retried)."""
+        ...
+
     async def complete(self, request: GenerationRequest) -> Completion:
         """Never raises for a failure of one request: that is a Completion with an error."""
         ...

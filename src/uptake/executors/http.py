@@ -45,6 +45,9 @@ class HttpExecutor:
     def describe(self) -> dict[str, Any]:
         return {"kind": "http", "endpoint": self.base_url, "model": self.model, "concurrency": self._concurrency}
 
+    def counters(self) -> dict[str, int]:
+        return {"retried": self.retried}
+
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,

@@ -26,6 +26,9 @@ class LocalExecutor:
     def describe(self) -> dict[str, Any]:
         return {"kind": "local", "endpoint": None, **asdict(self.engine.info)}
 
+    def counters(self) -> dict[str, int]:
+        return {"reused_prompt_tokens": self.engine.stats().reused_prompt_tokens}
+
     async def complete(self, request: GenerationRequest) -> Completion:
         started = time.perf_counter()
         try:
