@@ -23,6 +23,7 @@ from uptake.errors import InterruptedRunError, UsageError
 from uptake.settings import get_settings
 
 if TYPE_CHECKING:
+    from uptake.apply.runner import TaskRunFolder
     from uptake.apply.spec import Task
     from uptake.executors.base import Executor
 
@@ -142,7 +143,7 @@ def _executor(
 
 
 def _execute_and_write(
-    task: Task, folder: Any, settings_record: dict[str, Any], executor: Executor, quiet: bool
+    task: Task, folder: TaskRunFolder, settings_record: dict[str, Any], executor: Executor, quiet: bool
 ) -> dict[str, Any]:
     from uptake.apply.report import render_report
     from uptake.apply.runner import execute, peak_memory_bytes, write_outputs
