@@ -67,15 +67,23 @@ def _field_kinds(schema: dict[str, Any]) -> dict[str, str]:
     return {name: _kind(prop) for name, prop in schema["properties"].items()}
 
 
+def _concrete(prop: dict[str, Any]) -> dict[str, Any]:
+    """The branch of `anyOf: [X, null]` (or oneOf) that is not null; the schema itself otherwise."""
+    branches: list[Any] = prop.get("anyOf") or prop.get("oneOf") or []
+    for branch in branches:
+        if isinstance(branch, dict) and branch.get("type") != "null":
+            return branch
+    return prop
+
+
 def _kind(prop: Any) -> str:
     if not isinstance(prop, dict):
         return "!must be a schema object"
     if "enum" in prop:
         return "enum"
-    branches: list[Any] = prop.get("anyOf") or prop.get("oneOf") or []
-    for branch in branches:
-        if isinstance(branch, dict) and branch.get("type") != "null":
-            return _kind(branch)
+    concrete = _concrete(prop)
+    if concrete is not prop:
+        return _kind(concrete)
     kinds = prop.get("type")
     names = [kinds] if isinstance(kinds, str) else [kind for kind in (kinds or []) if kind != "null"]
     if len(names) != 1:
@@ -139,7 +147,7 @@ def _check_abstention(spec: TaskSpec, kinds: dict[str, str]) -> list[Problem]:
 
 
 def _check_gates(spec: TaskSpec) -> list[Problem]:
-    fields = field_specs(spec) if not _check_schema(spec) else {}
+    fields = field_specs(spec)  # check_task stopped before this when the schema itself is wrong
     problems: list[Problem] = []
     for index, expression in enumerate(spec.gates):
         where = ("gates", str(index))
@@ -230,14 +238,6 @@ def field_specs(spec: TaskSpec) -> dict[str, FieldSpec]:
         )
         fields[name] = FieldSpec(name, kind, _labels(_concrete(prop), kind), metrics)
     return fields
-
-
-def _concrete(prop: dict[str, Any]) -> dict[str, Any]:
-    branches: list[Any] = prop.get("anyOf") or prop.get("oneOf") or []
-    for branch in branches:
-        if isinstance(branch, dict) and branch.get("type") != "null":
-            return branch
-    return prop
 
 
 def parse_gates(spec: TaskSpec, fields: dict[str, FieldSpec]) -> tuple[Gate, ...]:

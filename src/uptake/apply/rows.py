@@ -57,7 +57,7 @@ def check_output(task: Task, text: str, finish_reason: str) -> tuple[dict[str, A
     except json.JSONDecodeError as error:
         cut = " (cut at output.max_tokens)" if finish_reason == "length" else ""
         return None, f"not JSON{cut}: {error.msg} at character {error.pos}"
-    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(task.schema).iter_errors(output))
+    problem = jsonschema.exceptions.best_match(task.validator.iter_errors(output))
     if problem is not None:
         where = "/".join(str(part) for part in problem.absolute_path) or "(the object)"
         return None, f"not valid against output.schema at {where}: {problem.message}"

@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Metric = Literal["accuracy", "macro_f1", "exact_match", "numeric", "set_f1"]
@@ -175,6 +176,11 @@ class Task:
     @cached_property
     def schema(self) -> dict[str, Any]:
         return self.spec.output.schema_
+
+    @cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        """The output schema's validator, built once for every row's answer."""
+        return jsonschema.Draft202012Validator(self.schema)
 
     def text_for(self, value: Localized | None, language: str) -> str | None:
         if value is None or isinstance(value, str):
