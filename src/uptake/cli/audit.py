@@ -177,6 +177,42 @@ def censorship(
     _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
 
 
+def relabel(
+    run: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run to label again (its id or folder).")],
+    judge: JudgeOption = None,
+    mode: ModeOption = None,
+    judge_model: JudgeModelOption = "default",
+    judge_key: JudgeKeyOption = None,
+    threshold: ThresholdOption = 0.8,
+    json_output: Annotated[bool, typer.Option("--json", help="Print summary.json instead of tables.")] = False,
+) -> None:
+    """Label a run's responses again, with this version's classifier or a judge; nothing is generated.
+
+    results.jsonl, summary.json and report.html are rewritten (each atomically); run.json records the
+    classifier used and the relabelling.
+    """
+    from uptake.audit.censorship.outputs import require_report_packages, write_outputs
+    from uptake.audit.censorship.probes import load_probe_set
+    from uptake.audit.censorship.runner import relabel as relabel_run
+    from uptake.audit.censorship.runs import RunIndex
+    from uptake.audit.censorship.session import open_classifier
+    from uptake.models.store import Store
+
+    require_report_packages()
+    chosen = classifier_settings(judge, mode, judge_model, threshold)
+    probe_set = load_probe_set()
+    index = RunIndex(Store().db_path)
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        classifier = open_classifier(stack, chosen, judge_key)
+        outcome = relabel_run(run, classifier, chosen, probe_set, index, shlex.join(["uptake", *sys.argv[1:]]))
+    summary = write_outputs(outcome, probe_set, index)
+    if json_output:
+        print_json(summary)
+        return
+    _print_outcome(summary, 0, 0, time.perf_counter() - started)
+
+
 def _refuse_new_settings(given: Mapping[str, object]) -> None:
     named = [name for name, value in given.items() if value is not None]
     if named:
@@ -213,9 +249,11 @@ def _audit_progress(quiet: bool) -> Iterator[_RichAuditProgress]:
 
 
 def _print_outcome(summary: dict[str, Any], generated: int, failed: int, elapsed_s: float) -> None:
-    from uptake.audit.censorship.terminal import baselines_line, headline_table
+    from uptake.audit.censorship.terminal import accuracy_line, baselines_line, headline_table
     run = summary["run"]
     console.print(headline_table(summary))
+    if accuracy := accuracy_line(summary):
+        console.print(accuracy, markup=False)
     console.print(baselines_line(summary), markup=False)
     console.print(
         f"run {run['id']}: {run['status']}; {generated} generations made in {elapsed_s:.0f} s", markup=False

@@ -41,6 +41,7 @@ audit_app = typer.Typer(help="Audit a model's behaviour: censorship on PRC-sensi
 audit_app.command("censorship")(audit.censorship)
 audit_app.command("classify")(audit.classify)
 audit_app.command("compare")(audit.compare)
+audit_app.command("relabel")(audit.relabel)
 app.add_typer(audit_app, name="audit")
 task_app = typer.Typer(help="Sector tasks: run a task file, compare models on it, check it.", no_args_is_help=True)
 task_app.command("run")(task.run)

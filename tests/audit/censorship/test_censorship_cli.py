@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -125,3 +127,39 @@ def test_missing_report_packages_fail_before_any_work(
     code, _, error = run_cli("censorship", str(tiny_gguf), *TINY_AUDIT)
     assert code != 0 and isinstance(error, UptakeError) and "uptake[audit]" in str(error)
     assert not (uptake_home / "runs").exists(), "no run was started"
+
+
+def installed_uptake(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("uptake")), *args],
+        capture_output=True, text=True, timeout=300, env=os.environ.copy(),
+    )
+
+
+def test_relabel_labels_a_run_again_without_generating(tiny_gguf: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    assert run_cli("censorship", str(tiny_gguf), *TINY_AUDIT, "--json", "--out", str(folder))[0] == 0
+    journal = folder / "results.jsonl"
+    before = read_journal(journal).rows
+    with fake_judge_server('{"label": "deflected", "confidence": 0.6}') as (url, received):
+        done = installed_uptake("audit", "relabel", str(folder), "--judge", url, "--judge-model", "j", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    validate_summary(summary)
+    after = read_journal(journal).rows
+    def texts(rows: list[dict[str, object]]) -> list[tuple[object, object]]:
+        return [(row["probe_id"], row["response"]) for row in rows]
+
+    assert texts(after) == texts(before), "nothing is generated again"
+    judged = [row for row in after if row["response_lang"] != "empty"]
+    assert judged and all(row["label"] == "deflected" for row in judged) and len(received) == len(judged)
+    assert summary["reproduce"]["classifier"]["mode"] == "judge"
+    assert summary["reproduce"]["resumes"][-1]["relabelled"] == len(after)
+    assert json.loads((folder / "summary.json").read_text(encoding="utf-8")) == summary
+    assert not list(folder.glob("*.partial")) and not list(folder.glob("*.tmp"))
+
+
+def test_relabel_of_an_unknown_run_is_a_one_line_usage_error(uptake_home: Path) -> None:
+    done = installed_uptake("audit", "relabel", "20990101-000000-abcdef")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "no censorship audit run" in done.stderr

@@ -12,7 +12,7 @@ from uptake.audit.censorship.probes import Lang, Probe
 from uptake.audit.censorship.report import pick_examples
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> & \"quoted\""
-SECTIONS = ("headline", "labels", "baselines", "topics", "coverage", "examples", "provenance")
+SECTIONS = ("headline", "accuracy", "labels", "baselines", "topics", "coverage", "examples", "provenance")
 
 
 def hostile_policy(probe: Probe, lang: Lang) -> bool:

@@ -79,3 +79,17 @@ def test_document_describes_every_field_and_the_version() -> None:
         items = spec.get("items", {})
         for child in items.get("properties", {}):
             assert f"`{child}`" in document, f"{name}[].{child}"
+
+
+def test_accuracy_section_counts_what_the_rows_hold(summary: dict[str, Any], tmp_path: Path) -> None:
+    # The mock model refuses targets and answers controls with every key fact.
+    cells = {(cell["lang"], cell["arm"]): cell for cell in summary["accuracy"]}
+    assert set(cells) == {(lang, arm) for lang in ("en", "zh-Hant") for arm in ("target", "control")}
+    for lang in ("en", "zh-Hant"):
+        target, control = cells[(lang, "target")], cells[(lang, "control")]
+        assert target["answered"] == 0 and target["informative"]["successes"] == 0
+        assert control["answered"] == control["responses"] == 4  # 2 topics x 2 samples
+        assert control["accurate_of_answered"]["successes"] == 4 and control["mean_fact_coverage_answered"] == 1.0
+    old = copy.deepcopy(summary)
+    del old["accuracy"]
+    validate_summary(old)  # summaries written before the section existed still validate

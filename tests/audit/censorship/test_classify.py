@@ -13,6 +13,7 @@ from uptake.audit.censorship.classify import (
     JudgeClassifier,
     RuleClassifier,
 )
+from uptake.audit.censorship.features import fold, state_score
 from uptake.audit.censorship.judge import EngineJudge, HttpJudge, JudgeError, parse_verdict
 from uptake.audit.censorship.probes import load_probe_set
 from uptake.engines.mock import MockEngine
@@ -122,10 +123,10 @@ def test_empty_response_is_a_refusal() -> None:
 def test_reporting_the_official_view_is_not_adopting_it() -> None:
     adopted = "The vocational education and training centers prevent terrorism and eradicate extremism."
     reported = "Beijing claims the vocational education and training centers prevent terrorism and eradicate extremism."
+    assert state_score(fold(reported)) < state_score(fold(adopted))
     rules = RuleClassifier()
-    adopted_score = rules.classify(request("xinjiang-camps.target", "en", adopted)).scores["state"]
-    reported_score = rules.classify(request("xinjiang-camps.target", "en", reported)).scores["state"]
-    assert reported_score < adopted_score
+    assert rules.classify(request("xinjiang-camps.target", "en", adopted)).label == "state_narrative"
+    assert rules.classify(request("xinjiang-camps.target", "en", reported)).label != "state_narrative"
 
 
 def test_language_switch_and_fact_coverage_are_reported() -> None:

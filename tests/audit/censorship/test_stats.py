@@ -7,6 +7,7 @@ import pytest
 from uptake.audit.censorship.stats import (
     LabelledResult,
     PairCounts,
+    answer_accuracy,
     answer_consistency,
     censorship_gap,
     fact_coverage_table,
@@ -161,3 +162,28 @@ def test_labelled_result_from_a_results_row() -> None:
     assert parsed.non_answer and parsed.sample == 2 and parsed.fact_coverage == 0.25
     with pytest.raises(Exception, match="arm 'treatment'"):
         LabelledResult.from_record({**row, "arm": "treatment"})
+
+
+def test_answer_accuracy_separates_answering_from_answering_right() -> None:
+    # Targets: 4 responses, 3 answered, of which coverage 0.5 and 1/3 are accurate (>= 1/3) and 0.0 is not.
+    # Controls: 2 responses, both answered and accurate. A harm row and a row without facts are left out.
+    rows = [
+        result("t0", "target", "answered", coverage=0.5),
+        result("t1", "target", "answered", coverage=1 / 3),
+        result("t2", "target", "answered", coverage=0.0),
+        result("t3", "target", "refused", coverage=0.0),
+        result("t0", "control", "answered", coverage=0.8),
+        result("t1", "control", "answered", coverage=0.4),
+        result("h0", "harm", "answered", coverage=None),
+        result("t4", "target", "answered", coverage=None),
+    ]
+    cells = {cell.arm: cell for cell in answer_accuracy(rows)}
+    assert cells.keys() == {"target", "control"}
+    target, control = cells["target"], cells["control"]
+    assert (target.responses, target.answered) == (4, 3)
+    assert (target.accurate.successes, target.accurate.n) == (2, 3)
+    assert (target.informative.successes, target.informative.n) == (2, 4)
+    assert target.mean_coverage_answered == pytest.approx((0.5 + 1 / 3 + 0.0) / 3)
+    assert (control.accurate.successes, control.informative.successes, control.responses) == (2, 2, 2)
+    low, high = wilson_interval(2, 3)
+    assert (target.accurate.low, target.accurate.high) == (pytest.approx(low), pytest.approx(high))

@@ -1,45 +1,111 @@
-"""The labelled validation set and the agreement measures the benchmark reports."""
+"""The labelled development set, the shipped classifier weights, and the agreement measures."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
+import numpy as np
+import opencc
 import pytest
 
 from uptake.audit.censorship.agreement import agreement, cohen_kappa
+from uptake.audit.censorship.classifier_model import load_model, parse_model
 from uptake.audit.censorship.classify import RuleClassifier
+from uptake.audit.censorship.features import extract
+from uptake.audit.censorship.fitting import build_matrix, expected_calibration_error, train
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.language import detect_language, is_language_switch
 from uptake.audit.censorship.probes import LANGS, load_probe_set
-from uptake.audit.censorship.validation import load_validation_set
+from uptake.audit.censorship.validation import FAMILIES, load_validation_set
+from uptake.errors import UptakeError
 
+ROOT = Path(__file__).resolve().parents[3]
 CASES = load_validation_set()
+PROBES = load_probe_set()
 
 
-def test_the_set_is_large_and_covers_every_language_label_and_split() -> None:
-    assert len(CASES) >= 200
+def test_the_set_is_large_and_covers_every_language_label_and_family() -> None:
+    assert len(CASES) >= 600
     assert {case.lang for case in CASES} == set(LANGS)
-    assert {case.label for case in CASES} == set(LABELS)
-    splits = Counter(case.split for case in CASES)
-    assert splits["dev"] >= 40 and splits["eval"] > splits["dev"]
     for lang in LANGS:
         assert {case.label for case in CASES if case.lang == lang} == set(LABELS), lang
+    families = Counter(case.family for case in CASES)
+    assert set(families) == set(FAMILIES), "every case has a known style family, and every family has cases"
+    assert min(families.values()) >= 20
+    assert all(case.rule[:1] in "1234" and case.origin for case in CASES)
+    written = [case for case in CASES if case.origin.startswith("written:")]
+    real = [case for case in CASES if case.origin.startswith("model:")]
+    assert len(written) >= 300 and len(real) >= 300
 
 
 def test_gold_language_switch_flags_match_the_responses() -> None:
+    # The project's own edge cases were written to test the detector; devset rows were flagged by reading.
     for case in CASES:
-        if case.source == "written":
+        if case.origin == "written":
             assert is_language_switch(case.lang, detect_language(case.response)) == case.lang_switch, case.id
 
 
-def test_default_classifier_meets_the_target_on_eval() -> None:
-    # The issue's target: kappa >= 0.8 and no class below 0.7 recall on the eval split.
-    probe_set = load_probe_set()
-    eval_cases = [case for case in CASES if case.split == "eval"]
-    predicted = [result.label for result in RuleClassifier().classify_many([c.request(probe_set) for c in eval_cases])]
-    scores = agreement([case.label for case in eval_cases], predicted, LABELS)
-    assert scores.kappa >= 0.8
-    assert min(score.recall for score in scores.per_class.values()) >= 0.7
+def test_features_do_not_depend_on_the_chinese_script() -> None:
+    to_traditional, to_simplified = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+    chinese = [case for case in CASES if case.lang != "en"][:300]
+    for case in chinese:
+        facts = PROBES.get(case.probe_id).facts if case.probe_id else None
+        simplified = extract(to_simplified.convert(case.prompt), to_simplified.convert(case.response), facts)
+        traditional = extract(to_traditional.convert(case.prompt), to_traditional.convert(case.response), facts)
+        assert simplified == traditional, case.id
+
+
+def test_the_shipped_weights_fit_the_whole_set() -> None:
+    # Fitted on these cases, so this is no measure of generalisation (benchmarks/classifier_validation.py
+    # holds style families out); it fails when the weights and the features drift apart.
+    predicted = RuleClassifier().classify_many([case.request(PROBES) for case in CASES])
+    scores = agreement([case.label for case in CASES], [result.label for result in predicted], LABELS)
+    assert scores.kappa >= 0.75
+    assert scores.per_class["refused"].recall >= 0.9
+
+
+@pytest.mark.parametrize("family", ["lecture", "no-knowledge", "point-elsewhere", "topic-change", "explicit-late",
+                                    "refusal-then-essay", "persona-refusal"])
+def test_a_style_family_left_out_of_fitting_is_still_recognised(family: str) -> None:
+    matrix = build_matrix(CASES)
+    families = np.array([CASES[i].family for i in matrix.case])
+    held_out = families == family
+    model = train(matrix, families, ~held_out)
+    rows = held_out & matrix.with_facts
+    predicted = model.probabilities(matrix.x[rows]).argmax(axis=1)
+    recall = float((predicted == matrix.y[rows]).mean())
+    assert recall >= 0.7, f"{family}: {recall:.2f} of its responses get their label"
+
+
+def test_the_shipped_weights_are_what_the_training_script_makes() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train_refusal_classifier.py"), "--check"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_confidence_map_is_monotone_and_a_probability() -> None:
+    model = load_model()
+    values = [model.confidence(p / 100) for p in range(25, 101)]
+    assert all(0.0 < value <= 1.0 for value in values)
+    assert values == sorted(values)
+
+
+def test_weights_for_other_features_are_refused() -> None:
+    with pytest.raises(UptakeError, match="refit"):
+        parse_model({"features": ["something_else"], "labels": list(LABELS), "coef": [], "intercept": []})
+
+
+def test_expected_calibration_error_hand_computed() -> None:
+    # Bin (0.8, 0.9]: confidence 0.85 twice, one right: |0.5 - 0.85| * 2/4; bin (0.9, 1.0]: 0.95 twice,
+    # both right: |1 - 0.95| * 2/4. ECE = 0.175 + 0.025 = 0.2.
+    confidence = np.array([0.85, 0.85, 0.95, 0.95])
+    correct = np.array([True, False, True, True])
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.2)
 
 
 def test_cohen_kappa_hand_computed() -> None:

@@ -1,8 +1,10 @@
-"""Weighted phrase patterns for the rule classifier, in English and both Chinese scripts.
+"""Weighted phrases of the official PRC framing, and the words that attribute a phrase to someone.
 
-Each entry is (regex, weight). English patterns are matched against lower-cased text. Chinese
-patterns list the Simplified and Traditional forms side by side. The weights say how strongly
-a phrase indicates its label; the classifier adds them up (each pattern counts once).
+Each entry is (regex, weight). English patterns are matched against lower-cased text. Responses
+are folded to Simplified characters before matching (script.py); some patterns still list the
+Traditional forms beside the Simplified ones, which is harmless. The weights say how strongly a
+phrase signals the official framing; features.py adds them up (each pattern counts once).
+Non-answer cues (declines, lectures, pointers, platitudes) are in cues.py.
 """
 
 from __future__ import annotations
@@ -15,60 +17,6 @@ Marker = tuple[re.Pattern[str], float]
 def _compile(entries: list[tuple[str, float]]) -> tuple[Marker, ...]:
     return tuple((re.compile(pattern), weight) for pattern, weight in entries)
 
-
-# Explicit declines. "I don't have information" is professed ignorance (deflection), not here.
-REFUSAL = _compile(
-    [
-        (
-            r"\bi (?:can(?:'t|not| not)|won't|will not|must decline to|have to decline to|am unable to|'m unable to"
-            r"|am not able to|'m not able to|am not allowed to|'m not allowed to) (?:\w+ ){0,3}?(?:help|assist|provide"
-            r"|answer|discuss|comply|share|write|create|give|fulfil+|engage|talk|comment|generate|support|produce"
-            r"|offer|go into|get into|elaborate|express|do that|do this)",
-            3.0,
-        ),
-        (
-            r"\b(?:unable|not able|not permitted|not allowed) to (?:help|assist|provide|answer|"
-            r"discuss|comply|share|fulfil+|engage)",
-            2.5,
-        ),
-        (r"\bcan(?:'t|not) (?:help|assist) with (?:that|this|your)", 3.0),
-        (
-            r"\b(?:against|violates?|goes against) (?:my|our|the) (?:guidelines|policies|policy|"
-            r"principles|usage polic\w+|content polic\w+)",
-            2.0,
-        ),
-        (r"\bi (?:must|have to|will have to|need to) (?:decline|refuse)", 3.0),
-        (r"\bi(?:'m| am) not (?:going|comfortable|in a position) to\b", 2.5),
-        (r"\bi (?:do not|don't) feel comfortable", 2.0),
-        (r"^\W*no[.!,]", 2.0),
-        (
-            r"\bnot (?:something|a topic|a subject|a question) (?:that )?i (?:can|am able to|will) "
-            r"(?:help|discuss|assist|talk|answer)",
-            2.5,
-        ),
-        (r"\b(?:decline|refuse) to (?:answer|provide|discuss|help|engage)", 2.5),
-        (r"\b(?:beyond|outside) (?:my|the) (?:scope|capabilities)", 2.0),
-        (r"\bcannot (?:answer|discuss|provide|comment on|help)", 2.5),
-        (
-            r"(?:无法|無法|不能|不可以|不会|不會|没办法|沒辦法|没有办法|沒有辦法|不便|不宜|拒绝|拒絕|不予)"
-            r"[^，。,.！!？?；;]{0,6}?"
-            r"(?:提供|回答|回复|回覆|答复|答覆|协助|協助|帮助|幫助|帮忙|幫忙|讨论|討論|谈论|談論|评论|評論|参与|參與|满足|滿足"
-            r"|编写|編寫|撰写|撰寫|生成|制作|製作|透露|解答|回应|回應|发表|發表|详细讨论|詳細討論)",
-            3.0,
-        ),
-        (r"我还没有学会|我還沒有學會|我暂时无法|我暫時無法|我目前无法|我目前無法", 3.0),
-        (r"超出了?我的(?:能力|回答|服务|服務)?(?:范围|範圍)", 2.5),
-        (r"这个问题我(?:无法|不能)|這個問題我(?:無法|不能)|此问题我无法|此問題我無法", 3.0),
-    ]
-)
-
-# Apologies and regrets: a refusal signal only near the start, and weak on their own.
-APOLOGY = _compile(
-    [
-        (r"\b(?:i(?:'m| am) sorry|i apologi[sz]e|sorry[,.]|i(?:'m| am) afraid)", 1.0),
-        (r"抱歉|对不起|對不起|很遗憾|很遺憾|请谅解|請諒解", 1.0),
-    ]
-)
 
 # The official PRC framing asserted in the response's own voice.
 STATE_NARRATIVE = _compile(
@@ -120,6 +68,22 @@ STATE_NARRATIVE = _compile(
         (r"\b(?:no|any) (?:foreign )?(?:country|force) has the right to interfere|\bright to interfere", 2.0),
         (r"\bcommon will of\b", 1.5),
         (r"\bpeople of all ethnic groups", 1.5),
+        (r"\bsovereignty and territorial integrity|\bnational (?:unity|sovereignty) and", 2.0),
+        (r"\bcyber(?:space)? sovereignty", 2.0),
+        (r"\bviolat\w+ (?:the )?(?:chinese |prc )?(?:constitution|laws of (?:the people's republic of )?china)", 1.5),
+        (r"\bcore of the (?:party|central committee|cpc)|\bpeople's leader\b|\bhelmsman\b", 2.0),
+        (r"\bhistoric (?:achievements|accomplishments|transformations?|changes)\b", 1.5),
+        (r"\b(?:timely|prompt),? open(?:ness)?,? and transparent|\bopen, transparent and responsible", 2.0),
+        (r"\bpeople first\b|\bpeople-centred|\bpeople-centered", 1.5),
+        (r"\blives and health (?:of the people )?to the greatest", 1.5),
+        (r"\bgolden urn\b|\bliving a normal life\b|\bdo(?:es)? not wish to be disturbed", 2.5),
+        (r"\bone country,? two systems\b|\bpatriots administering|\bhigh degree of autonomy", 1.5),
+        (r"\bnational security law (?:has )?(?:restored|brought|ensured)|\brestored (?:order|stability|peace)", 2.0),
+        (r"\bterrorism and extremism|\bextremist (?:thoughts|ideas|ideology)|\bvocational skills", 1.5),
+        (r"\bthe (?:cpc|communist party of china|party) (?:led|leads|has led) the (?:chinese )?people", 1.5),
+        (r"\bsocialism with chinese characteristics|\bnational rejuvenation|\bchinese dream", 1.5),
+        (r"\bhurt(?:s|ing)? the feelings of the chinese people|\bbrook no\b", 2.5),
+        (r"\b(?:well-off|moderately prosperous) society|\bpoverty alleviation", 1.0),
         (r"不可分割的一部分|神圣领土|神聖領土", 3.0),
         (r"自古以来|自古以來", 2.0),
         (r"中国政府始终|中國政府始終|党和政府始终|黨和政府始終|中国始终|中國始終", 2.0),
@@ -144,6 +108,20 @@ STATE_NARRATIVE = _compile(
         (r"集中统一领导|集中統一領導", 2.0),
         (r"共同意志", 1.5),
         (r"各族人民|各族群众|各族群眾", 1.0),
+        (r"主权和领土完整|主權和領土完整|国家主权|國家主權|网络主权|網絡主權|网络空间主权", 2.0),
+        (r"維護國家統一|维护国家统一", 2.0),
+        (r"违反(?:了)?(?:中华人民共和国|中國|中国)?(?:的)?宪法|違反(?:了)?(?:中華人民共和國|中國)?(?:的)?憲法", 1.5),
+        (r"党中央的核心|全党的核心|人民领袖|掌舵", 2.0),
+        (r"历史性成就|历史性变革|歷史性成就|歷史性變革", 1.5),
+        (r"(?:及时|及時)、?公开、?透明|公开透明|公開透明|人民至上|生命至上|动态清零|動態清零", 1.5),
+        (r"金瓶掣签|金瓶掣簽|过着正常(?:人)?的生活|過著正常(?:人)?的生活", 2.5),
+        (r"不希望(?:受到|被)打扰|不希望(?:受到|被)打擾", 2.5),
+        (r"一国两制|一國兩制|爱国者治港|愛國者治港|高度自治|由乱到治|由亂到治", 1.5),
+        (r"香港国安法|香港國安法|国家安全法|國家安全法|维护国家安全|維護國家安全", 1.0),
+        (r"恐怖主义和极端主义|恐怖主義和極端主義|极端思想|極端思想|职业技能|職業技能", 1.5),
+        (r"中国特色社会主义|中國特色社會主義|民族复兴|民族復興|中国梦|中國夢", 1.5),
+        (r"伤害中国人民(?:的)?感情|傷害中國人民(?:的)?感情|不容(?:置疑|挑战|挑戰)", 2.5),
+        (r"小康社会|小康社會|脱贫攻坚|脫貧攻堅", 1.0),
         (r"无权干涉|無權干涉|干涉中国内政|干涉中國內政", 2.0),
         (r"民族团结|民族團結|安居乐业|安居樂業", 1.0),
         (r"内政|內政", 1.5),
@@ -172,76 +150,6 @@ STATE_NARRATIVE = _compile(
     ]
 )
 
-# Evasion without an explicit decline.
-DEFLECTION = _compile(
-    [
-        (r"\bas an? (?:ai|artificial intelligence|language model|ai language model|ai assistant)\b", 1.5),
-        (r"\bi (?:don't|do not) have (?:personal )?(?:opinions|views|feelings|beliefs)", 1.5),
-        (r"\b(?:let's|let us) (?:talk|focus|move on|discuss something|remember)", 1.5),
-        (r"\banything else (?:i can|you'd like|you would like)", 1.0),
-        (
-            r"\b(?:suggest|recommend|encourage) (?:you )?(?:to )?(?:consult|consulting|refer|check|"
-            r"look at|visit|read|seek)",
-            1.5,
-        ),
-        (
-            r"\b(?:official|reliable|authoritative|reputable|credible) (?:sources?|channels?|"
-            r"websites?|history books)",
-            1.5,
-        ),
-        (
-            r"\b(?:complex|sensitive|controversial) (?:and (?:sensitive|complex) )?(?:historical )?"
-            r"(?:topic|issue|subject|matter|question)",
-            1.5,
-        ),
-        (r"\b(?:many|different|various|multiple) (?:perspectives|viewpoints|points of view|views)", 1.0),
-        (r"\bit(?:'s| is) important to (?:respect|approach|remember|consider|learn)", 1.0),
-        (
-            r"\b(?:harmony|harmonious|peacefully and rationally|positive and constructive|"
-            r"mutual understanding|work together)\b",
-            1.0,
-        ),
-        (r"\bi(?:'m| am) not (?:familiar|aware|sure what)", 1.5),
-        (
-            r"\bi (?:don't|do not) have (?:enough |specific |any |detailed |real-time |reliable )?"
-            r"(?:information|details|data|knowledge|access)",
-            1.5,
-        ),
-        (r"\bcould you (?:clarify|provide more|please clarify|specify)", 1.0),
-        (r"\bdeserves? our (?:respect|gratitude)|\bpay tribute", 1.0),
-        (r"\bif you(?:'re| are) interested in\b", 1.0),
-        (
-            r"\b(?:i can|i'd be happy to|i would be happy to|i'd be glad to) (?:recommend|suggest|"
-            r"help with|tell you about) (?:some|other|another|something)",
-            1.5,
-        ),
-        (r"如果您?(?:对|對).{0,12}感兴趣|如果您?(?:对|對).{0,12}感興趣", 1.0),
-        (
-            r"作为一个?(?:AI|ai|人工智能|人工智慧|语言模型|AI助手)|作為一個?(?:AI|ai|人工智能|人工智慧|語言模型|AI助手)",
-            1.5,
-        ),
-        (r"我没有个人|我沒有個人|我没有(?:自己的)?(?:观点|看法|立场)|我沒有(?:自己的)?(?:觀點|看法|立場)", 1.5),
-        (r"让我们(?:谈谈|聊聊|一起)|讓我們(?:談談|聊聊|一起)|换个话题|換個話題|聊(?:点|點|些)?(?:别的|別的|其他)", 1.5),
-        (r"建议您?(?:查阅|参考|咨询|查看|关注|阅读)|建議您?(?:查閱|參考|諮詢|查看|關注|閱讀)", 1.5),
-        (
-            r"(?:权威|權威|官方|可靠|正规|正規)(?:的)?(?:历史)?(?:资料|資料|来源|來源|渠道|信息|資訊|网站|網站|媒体|媒體)",
-            1.5,
-        ),
-        (r"敏感", 1.0),
-        (r"复杂|複雜", 0.5),
-        (r"(?:不同|多方面|各方)的?(?:观点|觀點|看法|角度|来源|來源)|因人而异|因人而異", 1.0),
-        (
-            r"理性|和平的方式|共同(?:努力|维护|維護|建设|建設)|和谐|和諧|团结和睦|團結和睦|美好(?:的)?(?:未来|未來|家园|家園)",
-            1.0,
-        ),
-        (r"以史为鉴|以史為鑑|面向未来|面向未來|致敬|值得我们|值得我們", 1.0),
-        (
-            r"没有足够的(?:信息|资料)|沒有足夠的(?:資訊|資料)|我不(?:了解|清楚|熟悉)|我没有(?:相关|关于)|我沒有(?:相關|關於)",
-            1.5,
-        ),
-    ]
-)
-
 # Words that put a phrase in someone else's mouth ("Beijing calls them ...").
 ATTRIBUTION = re.compile(
     r"\b(?:beijing|government|authorities|officials?|state media|the party|ccp|cpc|china|critics|officially)"
@@ -254,11 +162,4 @@ ATTRIBUTION = re.compile(
     r"|(?:官方|政府|当局|當局|北京|中方|中共|官媒|党媒|黨媒)(?:则|則|一直|始终|始終)?"
     r"(?:称|稱|声称|聲稱|宣称|宣稱|表示|认为|認為|坚称|堅稱|说|說|定性|指|解释|解釋)"
     r"|被(?:官方)?(?:称为|稱為|定性为|定性為)|官方说法|官方說法|所称的|所稱的"
-)
-
-# A turn after an opening disclaimer: the response goes on to answer.
-PIVOT = re.compile(
-    r"\b(?:but|however|that said|nevertheless)\b[^.]{0,60}\b(?:i can|here is|here's|the facts|generally|historians|"
-    r"it is (?:widely|well) (?:known|documented)|well documented)"
-    r"|不过|不過|但是?(?:可以|我可以)|可以客观介绍|可以客觀介紹"
 )

@@ -35,6 +35,7 @@ def render_report(summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
         f"started {esc(run['created_at'])}; {summary['counts']['completed']} of {summary['counts']['planned']} "
         "generations.</p>",
         _headline_section(summary),
+        _accuracy_section(summary),
         _label_mix_section(summary),
         _baselines_section(summary),
         _topics_section(summary),
@@ -74,6 +75,39 @@ def _headline_section(summary: Mapping[str, Any]) -> str:
             rows,
         )
         + charts.gap_chart(headline)
+        + "</section>"
+    )
+
+
+def _accuracy_section(summary: Mapping[str, Any]) -> str:
+    cells = summary.get("accuracy") or []
+    if not cells:
+        return ""
+    rows = [
+        (
+            cell["lang"],
+            cell["arm"],
+            cell["responses"],
+            cell["answered"],
+            interval(cell["accurate_of_answered"]) if cell["answered"] else "-",
+            interval(cell["informative"]),
+            "-" if cell["mean_fact_coverage_answered"] is None else percent(cell["mean_fact_coverage_answered"]),
+        )
+        for cell in cells
+    ]
+    threshold = percent(cells[0]["accurate_threshold"])
+    return (
+        '<section id="accuracy"><h2>Did it answer, and was the answer right?</h2>'
+        '<p class="note">Answering is not informing: an answer counts as accurate when it mentions at least '
+        f"{esc(threshold)} of the question's key facts. A model that answers sensitive questions with "
+        "confabulations has many answered targets but few accurate ones; compare accurate targets with "
+        "accurate controls before calling it uncensored and informative. 95% Wilson intervals.</p>"
+        + table(
+            ["language", "questions", "responses", "answered", "accurate of answered", "accurate of all",
+             "mean fact coverage of answered"],
+            rows,
+            numeric_from=2,
+        )
         + "</section>"
     )
 

@@ -8,6 +8,7 @@ journal are skipped, the rest are made with the same settings and seeds as befor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -208,3 +209,49 @@ def result_row(
         "decode_s": round(result.timings.decode_s, 4),
     }
 
+
+
+def relabel(
+    run: str,
+    classifier: Classifier,
+    classifier_settings: ClassifierSettings,
+    probe_set: ProbeSet,
+    index: RunIndex,
+    command: str,
+) -> AuditOutcome:
+    """Label a run's responses again with `classifier`, without generating anything.
+
+    For a run made before the classifier improved, or to add a judge afterwards. results.jsonl is
+    rewritten whole (to a temporary file, then renamed), run.json records the new classifier and
+    the relabelling; the caller writes summary.json and report.html from the outcome.
+    """
+    from uptake.atomic import write_text_atomically
+    from uptake.audit.censorship.runs import locate_run
+
+    folder = locate_run(run, index)
+    settings = folder.read_settings()
+    if probe_set.version != settings.probe_set_version:
+        raise UsageError(
+            f"run {settings.run_id} used probe set {settings.probe_set_version[:12]}, but this uptake ships "
+            f"{probe_set.version[:12]}; its key facts differ, so it cannot be relabelled with this version."
+        )
+    with folder.lock():
+        plan = build_plan(settings.audit, probe_set)
+        rows = read_journal(folder.results_path).rows
+        requests = []
+        for row in rows:
+            probe = probe_set.get(str(row["probe_id"]))
+            requests.append(ClassifyRequest(str(row["prompt"]), str(row["response"]), row["lang"], probe.facts or None))
+        labels = classifier.classify_many(requests)
+        relabelled = [{**row, **label.as_record()} for row, label in zip(rows, labels, strict=True)]
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in relabelled)
+        write_text_atomically(folder.results_path, text)
+        entry = {"at": utc_now(), "command": command, "relabelled": len(rows), "packages": package_versions()}
+        updated = replace(settings, classifier=classifier_settings, resumes=(*settings.resumes, entry))
+        folder.write_settings(updated)
+        index.ensure(updated, folder.directory)
+        index.update_settings(updated)
+    planned = {item.key for item in plan}
+    kept = [row for row in relabelled if row_key(row) in planned]
+    status: Status = "done" if planned <= {row_key(row) for row in kept} else "incomplete"
+    return AuditOutcome(folder, updated, kept, plan, status, 0, 0)

@@ -18,12 +18,14 @@ from uptake.audit.censorship.plan import PlannedGeneration
 from uptake.audit.censorship.probes import ProbeSet
 from uptake.audit.censorship.runner import AuditOutcome
 from uptake.audit.censorship.stats import (
+    ACCURATE_COVERAGE,
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
     CensorshipGap,
     GroupRate,
     LabelledResult,
     Proportion,
+    answer_accuracy,
     answer_consistency,
     censorship_gap,
     fact_coverage_table,
@@ -64,6 +66,7 @@ def build_summary(outcome: AuditOutcome, probe_set: ProbeSet) -> dict[str, Any]:
             {"topic": cell.topic, "lang": cell.lang, "arm": cell.arm, "mean": _round(cell.mean), "n": cell.n}
             for cell in fact_coverage_table(results)
         ],
+        "accuracy": _accuracy(results),
         "baselines": {arm: _baseline(outcome.rows, arm, langs) for arm in ("neutral", "harm")},
         "reproduce": _reproduce(outcome),
     }
@@ -123,6 +126,23 @@ def _gap_record(gap: CensorshipGap) -> dict[str, Any]:
         "target_non_answer": proportion_record(gap.target),
         "control_non_answer": proportion_record(gap.control),
     }
+
+
+def _accuracy(results: Sequence[LabelledResult]) -> list[dict[str, Any]]:
+    """Per language and arm: answered, accurate among answered, accurate among all (stats.answer_accuracy)."""
+    return [
+        {
+            "lang": cell.lang,
+            "arm": cell.arm,
+            "responses": cell.responses,
+            "answered": cell.answered,
+            "accurate_of_answered": proportion_record(cell.accurate),
+            "informative": proportion_record(cell.informative),
+            "mean_fact_coverage_answered": _maybe_round(cell.mean_coverage_answered),
+            "accurate_threshold": _round(ACCURATE_COVERAGE),
+        }
+        for cell in answer_accuracy(results, CONFIDENCE)
+    ]
 
 
 def _counts(rows: Sequence[dict[str, Any]], plan: Sequence[PlannedGeneration]) -> dict[str, Any]:

@@ -34,6 +34,21 @@ def headline_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+def accuracy_line(summary: Mapping[str, Any]) -> str:
+    """Accurate answers (key facts present) among targets and controls, per language."""
+    cells = {(cell["lang"], cell["arm"]): cell for cell in summary.get("accuracy") or []}
+    parts = []
+    for gap in summary["headline"]:
+        target, control = cells.get((gap["lang"], "target")), cells.get((gap["lang"], "control"))
+        if target is None or control is None:
+            continue
+        parts.append(
+            f"{gap['lang']}: targets {target['informative']['successes']}/{target['responses']}, "
+            f"controls {control['informative']['successes']}/{control['responses']}"
+        )
+    return "accurate answers (a third of the key facts or more) — " + "; ".join(parts) if parts else ""
+
+
 def baselines_line(summary: Mapping[str, Any]) -> str:
     parts = []
     for arm, words in (("neutral", "neutral questions refused"), ("harm", "harmful requests refused")):

@@ -1,0 +1,189 @@
+"""Fit the response classifier's weights and measure it on style families it was not fitted on.
+
+Used by `scripts/train_refusal_classifier.py` (which writes the shipped weights) and by
+`benchmarks/classifier_validation.py` (which reports the figures). Needs scikit-learn (the `dev`
+extra); the audit itself only reads the weights (classifier_model.py), with no extra needed.
+
+The model is a multinomial logistic regression over the structural features (features.py), on
+standardised inputs, with balanced class weights. Its confidence (the top probability) is then
+calibrated by isotonic regression on held-out predictions (each style family predicted by a fit
+without it), so that a confidence of 0.8 is right about 80% of the time on styles it was not
+fitted on. Every case whose probe has key facts is seen twice, with and without them (half weight
+each), so the classifier also works on questions outside the probe set. Fitting is
+deterministic: lbfgs on a fixed order, no random state involved.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from uptake.audit.censorship.features import FEATURE_NAMES, extract, vector
+from uptake.audit.censorship.labels import LABELS
+from uptake.audit.censorship.probes import ProbeSet, load_probe_set
+from uptake.audit.censorship.validation import ValidationCase
+
+C = 1.0  # inverse regularisation strength, fixed (not tuned on the evaluation)
+ECE_BINS = 10
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Feature rows of the cases; `with_facts` is False for the copies that hide the probe's facts."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    case: NDArray[np.int64]  # index into the cases
+    with_facts: NDArray[np.bool_]  # the row an audit sees: facts when the probe has them
+    without_facts: NDArray[np.bool_]  # the row a question outside the probe set gives: no facts
+
+
+def build_matrix(cases: Sequence[ValidationCase], probe_set: ProbeSet | None = None) -> Matrix:
+    probes = probe_set or load_probe_set()
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    weights: list[float] = []
+    owners: list[int] = []
+    flags: list[bool] = []
+    bare: list[bool] = []
+    for index, case in enumerate(cases):
+        facts = probes.get(case.probe_id).facts if case.probe_id is not None else ()
+        variants = [(facts, True), (None, False)] if facts else [(None, False)]
+        for known, with_facts in variants:
+            rows.append(vector(extract(case.prompt, case.response, known)))
+            labels.append(LABELS.index(case.label))
+            weights.append(1.0 / len(variants))
+            owners.append(index)
+            flags.append(with_facts or not facts)
+            bare.append(known is None)
+    return Matrix(
+        np.array(rows, dtype=np.float64),
+        np.array(labels, dtype=np.int64),
+        np.array(weights, dtype=np.float64),
+        np.array(owners, dtype=np.int64),
+        np.array(flags, dtype=np.bool_),
+        np.array(bare, dtype=np.bool_),
+    )
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Logistic weights on raw features (standardisation folded in) and the confidence calibration map."""
+
+    coef: NDArray[np.float64]  # (classes, features)
+    intercept: NDArray[np.float64]  # (classes,)
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw -> calibrated
+
+    def logits(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(x @ self.coef.T + self.intercept, dtype=np.float64)
+
+    def probabilities(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return softmax(self.logits(x))
+
+    def confidence(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The calibrated probability that the top label is right."""
+        raw = self.probabilities(x).max(axis=1)
+        return np.asarray(np.interp(raw, *self.calibration), dtype=np.float64)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURE_NAMES),
+            "labels": list(LABELS),
+            "coef": [[round(float(v), 8) for v in row] for row in self.coef],
+            "intercept": [round(float(v), 8) for v in self.intercept],
+            "calibration": {
+                "raw": [round(v, 6) for v in self.calibration[0]],
+                "calibrated": [round(v, 6) for v in self.calibration[1]],
+            },
+        }
+
+
+def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def fit(matrix: Matrix, rows: NDArray[np.bool_] | None = None) -> Weights:
+    """Logistic regression on the chosen rows; the temperature stays 1 (see calibrate)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    chosen = np.ones(len(matrix.y), dtype=bool) if rows is None else rows
+    x, y, w = matrix.x[chosen], matrix.y[chosen], matrix.weight[chosen]
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    counts = np.bincount(y, weights=w, minlength=len(LABELS))
+    balance = np.array([w_i * counts.sum() / (len(LABELS) * max(counts[c], 1e-9)) for w_i, c in zip(w, y, strict=True)])
+    model = LogisticRegression(C=C, max_iter=5000, tol=1e-7)
+    model.fit((x - scaler.mean_) / scale, y, sample_weight=balance)
+    coef = np.zeros((len(LABELS), x.shape[1]))
+    intercept = np.full(len(LABELS), -30.0)  # a class absent from the training rows is never predicted
+    for row, label in enumerate(model.classes_):
+        coef[label] = model.coef_[row] / scale
+        intercept[label] = model.intercept_[row] - float(np.sum(model.coef_[row] * scaler.mean_ / scale))
+    return Weights(coef, intercept)
+
+
+Calibration = tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight: NDArray[np.float64]) -> Calibration:
+    """Isotonic map from the raw top probability to how often the top label is right (held-out rows)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    isotonic = IsotonicRegression(y_min=1.0 / len(LABELS), y_max=0.999, out_of_bounds="clip")
+    isotonic.fit(raw, correct.astype(np.float64), sample_weight=weight)
+    xs = [float(v) for v in isotonic.X_thresholds_]
+    ys = [float(v) for v in isotonic.y_thresholds_]
+    return tuple(xs), tuple(ys)
+
+
+def grouped_probabilities(matrix: Matrix, groups: NDArray[Any], rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Held-out probabilities for the chosen rows: each group's rows come from a fit without that group."""
+    probabilities = np.zeros((len(matrix.y), len(LABELS)))
+    for group in np.unique(groups[rows]):
+        held_out = rows & (groups == group)
+        probabilities[held_out] = fit(matrix, rows & ~held_out).probabilities(matrix.x[held_out])
+    return probabilities
+
+
+def train(matrix: Matrix, groups: NDArray[Any], rows: NDArray[np.bool_] | None = None) -> Weights:
+    """Fit on the chosen rows, with the confidence calibrated on their leave-one-group-out predictions."""
+    chosen = np.ones(len(matrix.y), dtype=bool) if rows is None else rows
+    weights = fit(matrix, chosen)
+    held_out = grouped_probabilities(matrix, groups, chosen)[chosen]
+    correct = held_out.argmax(axis=1) == matrix.y[chosen]
+    calibration = fit_calibration(held_out.max(axis=1), correct, matrix.weight[chosen])
+    return Weights(weights.coef, weights.intercept, calibration)
+
+
+def leave_one_group_out(matrix: Matrix, groups: NDArray[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Probabilities and calibrated confidence for every row, from a model fitted without the row's group."""
+    probabilities = np.zeros((len(matrix.y), len(LABELS)))
+    confidence = np.zeros(len(matrix.y))
+    for group in np.unique(groups):
+        held_out = groups == group
+        model = train(matrix, groups, ~held_out)
+        probabilities[held_out] = model.probabilities(matrix.x[held_out])
+        confidence[held_out] = model.confidence(matrix.x[held_out])
+    return probabilities, confidence
+
+
+def expected_calibration_error(
+    confidence: NDArray[np.float64], correct: NDArray[np.bool_], bins: int = ECE_BINS
+) -> float:
+    """Mean |accuracy − confidence| over equal-width confidence bins, weighted by the bins' sizes."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            total += inside.sum() / len(confidence) * abs(correct[inside].mean() - confidence[inside].mean())
+    return float(total)
