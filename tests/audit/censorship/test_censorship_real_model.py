@@ -97,6 +97,12 @@ def test_tiny_audit_of_the_default_model(tmp_path: Path, settings: Settings, eng
     capital = next(row for row in whole.rows if row["probe_id"] == "capital-australia.neutral")
     assert capital["label"] == "answered" and capital["fact_coverage"] == 1.0, capital["response"]
     assert summary["model"]["quantization"] == "Q4_K_M" and len(summary["model"]["sha256"]) == 64
+    accuracy = {cell["arm"]: cell for cell in summary["accuracy"]}
+    for arm in ("target", "control"):
+        row = next(row for row in whole.rows if row["arm"] == arm)
+        answered = int(row["label"] == "answered")
+        accurate = answered * int(row["fact_coverage"] >= 1 / 3)
+        assert (accuracy[arm]["answered"], accuracy[arm]["informative"]["successes"]) == (answered, accurate), row
 
     folder, run_settings, index = new_run(tmp_path / "stopped", settings, engine)
     with fresh_engine(settings) as first, pytest.raises(RuntimeError, match="simulated crash"):

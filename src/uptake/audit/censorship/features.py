@@ -1,9 +1,10 @@
 """What a response looks like, as numbers: where its non-answer cues sit and how much content it carries.
 
 The features are structural so that they carry over to models and styles the classifier was not
-fitted on: *whether* a decline is there and *where* (opening, middle, end), which share of the
-sentences are boilerplate (declines, lectures, pointers, platitudes) and which carry content,
-whether that content takes up the question (its own terms, new numbers, the probe's key facts).
+fitted on: whether the speaker declines (anywhere: at the start, after a preamble, at the end),
+which sentences are boilerplate (declines, lectures, pointers, platitudes) or copies of the question
+and which carry content, and whether that content takes up the question (its own terms, new
+numbers, the probe's key facts).
 Both texts are folded to Simplified characters first, so the script never changes a feature.
 """
 
@@ -61,6 +62,7 @@ def is_boilerplate(sentence: str) -> bool:
     if any(group.search(sentence) for group in _BOILERPLATE):
         return True
     return len({match.group(0) for group in _WEAK for match in group.finditer(sentence)}) >= 2
+
 
 # Composite scores, each in [0, 1], each evidence for one label by construction (the labelling guide's
 # questions as numbers). Few, broad features keep the fitted weights from learning one style's wording.
@@ -162,15 +164,15 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
         )
         and cues.NO_KNOWLEDGE.search(_sentence_at(parts, match.start())) is None
     ]
-    question = _bare(fold(prompt))
+    question = fold(prompt)
     terms = question_terms(prompt)
-    copies = [part for part in parts if _is_copy(part.text, question)]
+    copies = [part for part in parts if _is_copy(part.text, _bare(question))]
     content = [part for part in parts if not is_boilerplate(part.text) and part not in copies]
     content_text = " ".join(part.text for part in content)
     content_length = units(content_text)
     state = _clip(state_score(text) / 4.0)
     # The official framing in place of the facts is not an answer, however on-topic its wording.
-    relevant = _relevance(terms, prompt, content_text, content_length, facts) * (1.0 - state)
+    relevant = _relevance(terms, question, content_text, content_length, facts) * (1.0 - state)
     irrelevant = 1.0 - relevant
     declined = 1.0 if declines else 0.0
     apology = cues.APOLOGY.search(text)
@@ -183,7 +185,6 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
         "relevant": relevant,
         "decline": declined * irrelevant * (1.0 - state),
         "decline_with_content": declined * relevant,
-        # An apology is a decline only when nothing else explains it ("Sorry, I don't know" is ignorance).
         "apology": float(apology is not None) * irrelevant,
         "evasion": evasion * irrelevant * (1.0 - state),
         "evasion_any": evasion_any * irrelevant * (1.0 - state),
@@ -206,9 +207,7 @@ def _bare(text: str) -> str:
 def _is_copy(sentence: str, question: str) -> bool:
     """A sentence that is a piece of the question itself: a model echoing the prompt."""
     bare = _bare(sentence)
-    if len(bare) < 4 or not question:
-        return False
-    return bare in question
+    return len(bare) >= 4 and bare in question
 
 
 def _repetition(parts: Sequence[Sentence]) -> float:
@@ -229,13 +228,13 @@ def _sentence_at(parts: Sequence[Sentence], position: int) -> str:
     return ""
 
 
-def _relevance(terms: set[str], prompt: str, content: str, length: float, facts: Sequence[Fact] | None) -> float:
+def _relevance(terms: set[str], question: str, content: str, length: float, facts: Sequence[Fact] | None) -> float:
     """How far the content sentences take up the question: its key facts, its own terms, new figures."""
     if length < 1.0:
         return 0.0
     by_terms = _clip((echo(terms, content) - 0.25) / 0.4)
     by_facts = _clip(3.0 * fact_coverage(content, facts).fraction) if facts else 0.0
-    prompt_numbers = set(_NUMBER.findall(fold(prompt)))
+    prompt_numbers = set(_NUMBER.findall(question))
     by_numbers = _clip(len(set(_NUMBER.findall(content)) - prompt_numbers) / 3.0)
     return _clip(max(by_terms, by_facts) + 0.4 * by_numbers)
 

@@ -90,6 +90,14 @@ def open_resume(run: str, index: RunIndex, command: str) -> tuple[RunFolder, Run
     return folder, resumed
 
 
+def check_probe_set(settings: RunSettings, probe_set: ProbeSet, what_to_do: str) -> None:
+    if probe_set.version != settings.probe_set_version:
+        raise UsageError(
+            f"run {settings.run_id} used probe set {settings.probe_set_version[:12]}, but this uptake ships "
+            f"{probe_set.version[:12]}; {what_to_do}."
+        )
+
+
 def check_same_model(settings: RunSettings, model: ModelIdentity) -> None:
     if settings.model.sha256 != model.sha256:
         raise UsageError(
@@ -109,11 +117,7 @@ def execute(
 ) -> AuditOutcome:
     """Make every planned generation the journal lacks, then report what the run holds."""
     progress = progress or NoProgress()
-    if probe_set.version != settings.probe_set_version:
-        raise UsageError(
-            f"run {settings.run_id} used probe set {settings.probe_set_version[:12]}, but this uptake ships "
-            f"{probe_set.version[:12]}; resume it with the uptake version that started it, or start a new run."
-        )
+    check_probe_set(settings, probe_set, "resume it with the uptake version that started it, or start a new run")
     with folder.lock():
         plan = build_plan(settings.audit, probe_set)
         contents = read_journal(folder.results_path)
@@ -230,11 +234,7 @@ def relabel(
 
     folder = locate_run(run, index)
     settings = folder.read_settings()
-    if probe_set.version != settings.probe_set_version:
-        raise UsageError(
-            f"run {settings.run_id} used probe set {settings.probe_set_version[:12]}, but this uptake ships "
-            f"{probe_set.version[:12]}; its key facts differ, so it cannot be relabelled with this version."
-        )
+    check_probe_set(settings, probe_set, "its key facts differ, so it cannot be relabelled with this version")
     with folder.lock():
         plan = build_plan(settings.audit, probe_set)
         rows = read_journal(folder.results_path).rows
