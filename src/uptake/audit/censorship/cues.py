@@ -46,6 +46,8 @@ DECLINE = _group(
     r"\bi(?:'m| am| will|'ll) not (?:be )?(?:giving|going to give|providing|sharing|helping|telling|writing"
     r"|explaining)",
     r"\b(?:negative|no can do|not happening|not a chance|nice try)\b",
+    r"\bi(?:'m| am) (?:committed|programmed|designed|instructed) (?:to not|not to) (?:\w+ ){0,2}?(?:discuss|answer"
+    r"|comment|talk|engage|provide|share)",
     r"\bi (?:do not|don't) feel comfortable",
     r"\bnot (?:something|a topic|a subject|a question|an area|a matter) (?:that )?i(?:'m| am)? (?:can|able to|will"
     r"|allowed to|in a position to|going to)",
