@@ -214,7 +214,6 @@ def result_row(
     }
 
 
-
 def relabel(
     run: str,
     classifier: Classifier,
