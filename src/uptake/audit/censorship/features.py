@@ -10,6 +10,7 @@ Both texts are folded to Simplified characters first, so the script never change
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,8 +180,10 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
     evasion_groups = (
         cues.LECTURE, cues.NO_KNOWLEDGE, cues.POINT_ELSEWHERE, cues.TOPIC_CHANGE, cues.PLATITUDE, cues.AS_AI
     )
-    evasion = max(share(group) for group in evasion_groups)
-    evasion_any = 1.0 if any(group.search(text) for group in evasion_groups) else 0.0
+    # Repeating the question is no answer to it: echoed sentences count as evasion, like a lecture.
+    parrot = len(copies) / count
+    evasion = max(max(share(group) for group in evasion_groups), parrot)
+    evasion_any = 1.0 if parrot >= 0.5 or any(group.search(text) for group in evasion_groups) else 0.0
     return {
         "relevant": relevant,
         "decline": declined * irrelevant * (1.0 - state),
@@ -192,7 +195,7 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
         "state": state,
         "state_with_content": state * relevant,
         "brief": float(units(text) < 8) * irrelevant,
-        "parrot": len(copies) / count,
+        "parrot": parrot,
         "repetition": _repetition(parts),
     }
 
@@ -204,10 +207,21 @@ def _bare(text: str) -> str:
     return _NOT_WORD.sub("", text)
 
 
+_ASKS = re.compile(r"[?？]|什么|哪|谁|为什么|如何|怎么|怎样|吗|\b(?:what|which|who|why|how|when|where)\b")
+
+
 def _is_copy(sentence: str, question: str) -> bool:
-    """A sentence that is a piece of the question itself: a model echoing the prompt."""
+    """A sentence that is the question itself: a piece of it, or most of it still asking (a model echoing
+    the prompt with a word of junk around it; an answer restating the question drops the asking word)."""
     bare = _bare(sentence)
-    return len(bare) >= 4 and bare in question
+    if len(bare) < 4 or not question:
+        return False
+    if bare in question:
+        return True
+    if _ASKS.search(sentence) is None:
+        return False
+    match = difflib.SequenceMatcher(None, question, bare, autojunk=False).find_longest_match()
+    return match.size >= 0.6 * len(bare)
 
 
 def _repetition(parts: Sequence[Sentence]) -> float:
