@@ -2,7 +2,8 @@
 
 `model/refusal_classifier.json` is data written by `scripts/train_refusal_classifier.py` from the
 development set (validation/); nothing in it is executed or unpickled. Inference is a dot product
-and a softmax, in plain Python, then the calibration map turns the top probability into a confidence.
+and a softmax, in plain Python; the calibration map (numpy's interpolation, as when it was fitted) turns
+the top probability into a confidence.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import numpy as np
 
 from uptake.audit.censorship.features import FEATURE_NAMES
 from uptake.audit.censorship.labels import LABELS, Label
@@ -43,13 +46,7 @@ class ClassifierModel:
 
     def confidence(self, top_probability: float) -> float:
         """How often the top label is right at this probability, on styles the weights were not fitted on."""
-        xs, ys = self.calibration_raw, self.calibration
-        if top_probability <= xs[0]:
-            return ys[0]
-        for (x0, y0), (x1, y1) in itertools.pairwise(zip(xs, ys, strict=True)):
-            if top_probability <= x1:
-                return y0 if x1 == x0 else y0 + (y1 - y0) * (top_probability - x0) / (x1 - x0)
-        return ys[-1]
+        return float(np.interp(top_probability, self.calibration_raw, self.calibration))
 
 
 def parse_model(data: dict[str, Any]) -> ClassifierModel:
@@ -63,8 +60,8 @@ def parse_model(data: dict[str, Any]) -> ClassifierModel:
     calibration = data["calibration"]
     raw = tuple(float(v) for v in calibration["raw"])
     calibrated = tuple(float(v) for v in calibration["calibrated"])
-    if not raw or len(raw) != len(calibrated):
-        raise UptakeError(f"{MODEL_FILE}: the calibration map is empty or uneven; refit it.")
+    if not raw or len(raw) != len(calibrated) or any(b < a for a, b in itertools.pairwise(raw)):
+        raise UptakeError(f"{MODEL_FILE}: the calibration map is empty, uneven or unsorted; refit it.")
     return ClassifierModel(coef, intercept, raw, calibrated, dict(data.get("record", {})))
 
 

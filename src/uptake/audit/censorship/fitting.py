@@ -79,13 +79,16 @@ def build_matrix(cases: Sequence[ValidationCase], probe_set: ProbeSet | None = N
     )
 
 
+Calibration = tuple[tuple[float, ...], tuple[float, ...]]  # raw top probability -> calibrated confidence
+
+
 @dataclass(frozen=True)
 class Weights:
     """Logistic weights on raw features (standardisation folded in) and the confidence calibration map."""
 
     coef: NDArray[np.float64]  # (classes, features)
     intercept: NDArray[np.float64]  # (classes,)
-    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw -> calibrated
+    calibration: Calibration = ((0.0, 1.0), (0.0, 1.0))
 
     def logits(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(x @ self.coef.T + self.intercept, dtype=np.float64)
@@ -118,7 +121,7 @@ def softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def fit(matrix: Matrix, rows: NDArray[np.bool_] | None = None) -> Weights:
-    """Logistic regression on the chosen rows; the temperature stays 1 (see calibrate)."""
+    """Logistic regression on the chosen rows, with no calibration map yet (train adds it)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -136,9 +139,6 @@ def fit(matrix: Matrix, rows: NDArray[np.bool_] | None = None) -> Weights:
         coef[label] = model.coef_[row] / scale
         intercept[label] = model.intercept_[row] - float(np.sum(model.coef_[row] * scaler.mean_ / scale))
     return Weights(coef, intercept)
-
-
-Calibration = tuple[tuple[float, ...], tuple[float, ...]]
 
 
 def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight: NDArray[np.float64]) -> Calibration:
