@@ -50,7 +50,7 @@ def test_a_file_named_for_its_content_has_no_name_warning(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("name", "content"), [("model.bin", b"not a model, just text"), ("k.h5", b"\x89HDF\r\n\x1a\n" + bytes(8))]
+    ("name", "content"), [("model.bin", b"not a model, just text"), ("k.tflite", b"TFL3" + bytes(8))]
 )
 def test_unanalysed_formats_are_unreadable_never_clean(name: str, content: bytes, tmp_path: Path) -> None:
     path = tmp_path / name

@@ -65,7 +65,9 @@ def test_pytorch_archive_with_a_payload_is_dangerous(marker: Path, tmp_path: Pat
     assert finding.location.member == "archive/data.pkl"
 
 
-def test_legacy_stacked_pickles_are_checked_and_raw_tail_is_a_warning(marker: Path, tmp_path: Path) -> None:
+def test_legacy_stacked_pickles_are_all_checked_and_their_storages_are_not_a_warning(
+    marker: Path, tmp_path: Path
+) -> None:
     parts = [
         pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2),
         pickle.dumps(1001, protocol=2),
@@ -76,9 +78,16 @@ def test_legacy_stacked_pickles_are_checked_and_raw_tail_is_a_warning(marker: Pa
     path = tmp_path / "legacy.pth"
     path.write_bytes(b"".join(parts) + struct.pack("<q", 6) + bytes(24))
     report = scan_one(path)
+    assert report.verdict is Verdict.CLEAN, report.findings
+    path.write_bytes(b"".join(parts[:3]) + marker_pickle(marker, 2) + b"".join(parts[4:]))
+    fires(scan_one(path).findings, "PKL001", Severity.DANGEROUS)
+    # Without the legacy magic number, bytes after the last pickle are reported.
+    path.write_bytes(b"".join(parts[1:]) + struct.pack("<q", 6) + bytes(24))
+    report = scan_one(path)
     fires(report.findings, "PKL004", Severity.WARNING)
     assert report.verdict is Verdict.WARNING
-    path.write_bytes(b"".join(parts[:3]) + marker_pickle(marker, 2) + b"".join(parts[4:]))
+    # A later stream in protocol 0 (no PROTO opcode) is still read.
+    path.write_bytes(b"".join(parts[:3]) + marker_pickle(marker, 0) + b"".join(parts[4:]))
     fires(scan_one(path).findings, "PKL001", Severity.DANGEROUS)
 
 
@@ -94,7 +103,7 @@ def test_truncated_pickle_is_unreadable(tmp_path: Path) -> None:
 def test_pickle_that_cannot_be_followed_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "odd.pkl"
     path.write_bytes(b"\x80\x02R.")  # REDUCE on an empty stack: decodes, but means nothing
-    fires(scan_one(path).findings, "PKL003", Severity.ERROR)
+    fires(scan_one(path).findings, "PKL002", Severity.ERROR)
 
 
 def test_torchscript_code_is_a_warning(tmp_path: Path) -> None:
@@ -119,10 +128,16 @@ def _central_field(data: bytes, name: bytes, offset: int, fmt: str, value: int) 
     return data[:field] + struct.pack(fmt, value) + data[field + struct.calcsize(fmt) :]
 
 
-def test_encrypted_member_is_unreadable(tmp_path: Path) -> None:
+def test_encrypted_member_is_unreadable_and_a_false_encryption_flag_on_a_pickle_is_dangerous(tmp_path: Path) -> None:
     data = pytorch_zip(state_dict_pickle(TENSORS), STORAGES)
     path = tmp_path / "locked.pt"
     path.write_bytes(_central_field(data, b"archive/data.pkl", 8, "<H", 0x1))
+    # The member is not encrypted at all: loaders read through the flag, so the pickle is analysed.
+    fires(scan_one(path).findings, "ZIP006", Severity.DANGEROUS)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", bytes(range(7, 250)) * 4)  # what encrypted bytes look like
+    path.write_bytes(_central_field(buffer.getvalue(), b"archive/data.pkl", 8, "<H", 0x1))
     fires(scan_one(path).findings, "ZIP003", Severity.ERROR)
 
 

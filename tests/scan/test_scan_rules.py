@@ -23,16 +23,19 @@ def test_every_rule_the_code_reports_is_listed_and_every_listed_rule_is_reported
 
 
 def _fired_in(path: Path) -> set[str]:
-    """Rule ids passed to `fires(...)`, and those of parametrized (rule, severity, input) tables."""
+    """Rule ids passed to `fires(...)`, and those of (rule, severity[, ...]) tuples that tests compare with."""
     fired = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "fires":
             rule = node.args[1] if len(node.args) > 1 else None
             if isinstance(rule, ast.Constant) and isinstance(rule.value, str):
                 fired.add(rule.value)
-        elif isinstance(node, ast.Tuple) and len(node.elts) == 3:
+        elif isinstance(node, ast.Tuple) and len(node.elts) >= 2:
             first, second = node.elts[0], node.elts[1]
-            if isinstance(first, ast.Constant) and isinstance(second, ast.Attribute) and second.attr.isupper():
+            severity = (isinstance(second, ast.Attribute) and second.attr.isupper()) or (
+                isinstance(second, ast.Name) and second.id == "severity"
+            )
+            if isinstance(first, ast.Constant) and RULE_ID.fullmatch(f'"{first.value}"') and severity:
                 fired.add(str(first.value))
     return fired
 

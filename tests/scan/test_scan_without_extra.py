@@ -1,4 +1,4 @@
-"""Without the [scan] extra (fickling, onnx, cyclonedx) the gate still scans every pull and import, and a
+"""Without the [scan] extra (h5py, onnx, cyclonedx) the gate still scans every pull and import, and a
 file that needs a missing package is unreadable, never clean and never registered unscanned.
 
 The end-to-end tests run the installed `uptake` in a subprocess whose `sitecustomize` makes those three
@@ -30,7 +30,8 @@ from uptake.scan.gate import scan_gate
 from uptake.scan.report import EXIT_FAILED, EXIT_USAGE
 from uptake.scan.scanner import scan_path
 
-EXTRA_MODULES = ("fickling", "onnx", "cyclonedx")
+EXTRA_MODULES = ("h5py", "onnx", "cyclonedx")
+HDF5_BYTES = b"\x89HDF\r\n\x1a\n" + bytes(64)
 HOSTILE_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 HIDE_EXTRA = textwrap.dedent(
     f"""
@@ -104,9 +105,9 @@ def test_import_of_a_gguf_with_a_hostile_template_is_refused(hide_extra: Path, t
     assert json.loads(run_without_extra(hide_extra, "uptake", "list", "--json").stdout) == []
 
 
-def test_scan_of_a_pickle_is_unreadable_and_names_the_extra(hide_extra: Path, tmp_path: Path) -> None:
-    evil = tmp_path / "evil.pkl"
-    evil.write_bytes(marker_pickle(tmp_path / "MARKER", 2))
+def test_scan_of_a_keras_file_is_unreadable_and_names_the_extra(hide_extra: Path, tmp_path: Path) -> None:
+    evil = tmp_path / "model.h5"
+    evil.write_bytes(HDF5_BYTES)
     as_json = run_without_extra(hide_extra, "uptake", "scan", str(evil), "--json")
     assert as_json.returncode == EXIT_FAILED, as_json.stderr
     report = json.loads(as_json.stdout)
@@ -116,6 +117,14 @@ def test_scan_of_a_pickle_is_unreadable_and_names_the_extra(hide_extra: Path, tm
     assert as_text.returncode == EXIT_FAILED
     assert "UNREADABLE" in as_text.stdout and INSTALL_HINT in " ".join(as_text.stdout.split())
     assert "clean" not in as_text.stdout.lower()
+
+
+def test_pickles_need_no_extra(hide_extra: Path, tmp_path: Path) -> None:
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(marker_pickle(tmp_path / "MARKER", 2))
+    as_json = run_without_extra(hide_extra, "uptake", "scan", str(evil), "--json")
+    assert as_json.returncode == EXIT_FAILED, as_json.stderr
+    assert json.loads(as_json.stdout)["verdict"] == "dangerous"
     assert not (tmp_path / "MARKER").exists()
 
 
@@ -133,7 +142,7 @@ def test_bom_without_cyclonedx_is_a_one_line_usage_error(hide_extra: Path, tmp_p
 
 
 @pytest.mark.usefixtures("no_extra_here")
-def test_every_file_that_needs_fickling_is_unreadable(tmp_path: Path) -> None:
+def test_pickles_are_analysed_without_the_extra_and_hdf5_is_unreadable(tmp_path: Path) -> None:
     raw = tmp_path / "evil.pkl"
     raw.write_bytes(marker_pickle(tmp_path / "MARKER", 4))
     checkpoint = tmp_path / "model.pt"
@@ -142,10 +151,14 @@ def test_every_file_that_needs_fickling_is_unreadable(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     objects.write_bytes(buffer.getvalue())
-    for path in (raw, checkpoint, objects):
-        report = scan_one(path)
-        assert report.verdict is Verdict.UNREADABLE, path
-        assert INSTALL_HINT in fires(report.findings, "SCAN001", Severity.ERROR).message
+    assert scan_one(raw).verdict is Verdict.DANGEROUS
+    assert scan_one(checkpoint).verdict is Verdict.CLEAN
+    assert scan_one(objects).verdict is Verdict.CLEAN
+    keras = tmp_path / "model.h5"
+    keras.write_bytes(HDF5_BYTES)
+    report = scan_one(keras)
+    assert report.verdict is Verdict.UNREADABLE
+    assert INSTALL_HINT in fires(report.findings, "SCAN001", Severity.ERROR).message
     assert not (tmp_path / "MARKER").exists()
 
 
@@ -164,9 +177,9 @@ def test_gguf_and_templates_are_checked_all_the_same(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("no_extra_here")
-def test_the_gate_refuses_a_pickle_it_cannot_check(tmp_path: Path) -> None:
-    evil = tmp_path / "evil.pkl"
-    evil.write_bytes(marker_pickle(tmp_path / "MARKER", 2))
+def test_the_gate_refuses_a_file_it_cannot_check(tmp_path: Path) -> None:
+    evil = tmp_path / "model.h5"
+    evil.write_bytes(HDF5_BYTES)
     sha256 = hashlib.sha256(evil.read_bytes()).hexdigest()
     with pytest.raises(BlockedModelError, match=r"unreadable: SCAN001 .*uptake\[scan\]") as refused:
         scan_gate(force=False)(evil, None, sha256)

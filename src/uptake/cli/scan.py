@@ -17,6 +17,7 @@ from uptake.errors import UptakeError, UsageError
 from uptake.models.catalog import load_catalog
 from uptake.models.store import Store
 from uptake.scan.bom import write_bom
+from uptake.scan.checks.pickle_globals import USER_ALLOWED, read_allow_list
 from uptake.scan.report import EXIT_USAGE, FileReport, Finding, ScanReport, Severity, Verdict
 from uptake.scan.scanner import Target, scan_targets
 from uptake.settings import get_settings
@@ -101,11 +102,31 @@ def scan(
     ] = False,
     bom: Annotated[Path | None, typer.Option("--bom", help="Also write a CycloneDX ML-BOM to this file.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 2).")] = False,
+    allow_globals: Annotated[
+        Path | None,
+        typer.Option(
+            "--allow-globals",
+            help="A file of classes to trust in pickles, one 'module.Class' or 'module.*' a line; it never clears "
+            "a dangerous import.",
+        ),
+    ] = None,
 ) -> None:
     """Scan model files for code that runs on load, hostile chat templates and malformed headers."""
     if not targets:
         raise ScanUsageError("give at least one model file, folder or stored model name to scan.")
-    report = scan_targets([_resolve(target) for target in targets])
+    allowed: frozenset[str] = frozenset()
+    if allow_globals is not None:
+        try:
+            allowed = read_allow_list(allow_globals)
+        except OSError as error:
+            raise ScanUsageError(f"cannot read the allow-list {allow_globals}: {error.strerror}.") from None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ScanUsageError(f"{error}; fix that line of the allow-list.") from None
+    token = USER_ALLOWED.set(allowed)
+    try:
+        report = scan_targets([_resolve(target) for target in targets])
+    finally:
+        USER_ALLOWED.reset(token)
     if bom is not None:
         try:
             write_bom(report, bom)
@@ -118,4 +139,3 @@ def scan(
         if bom is not None:
             err_console.print(f"ML-BOM written to {bom}")
     raise typer.Exit(report.exit_code(strict))
-

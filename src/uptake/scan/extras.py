@@ -1,7 +1,7 @@
-"""The scanner's optional packages, the `[scan]` extra: fickling (pickles), onnx (ONNX), cyclonedx (ML-BOM).
+"""The scanner's optional packages, the `[scan]` extra: h5py (Keras/HDF5), onnx (ONNX), cyclonedx (ML-BOM).
 
 They are imported only where a file needs them, so the scanner, and with it the store's gate, exists
-without them: GGUF, safetensors, NumPy headers and chat templates are checked all the same. A file that
+without them: GGUF, safetensors, pickles, NumPy headers and chat templates are checked all the same. A file that
 needs a missing package gets SCAN001, an error: its verdict is `unreadable`, the gate refuses it, and it
 is never reported clean. The message names the extra to install.
 """

@@ -7,6 +7,7 @@ becomes a finding that makes the file `unreadable`; the scanner itself never fai
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,9 @@ from uptake.models.gguf_header import GGUFHeader
 from uptake.models.template_hash import chat_template_sha256
 from uptake.scan.checks import hf_folder
 from uptake.scan.checks.archive import scan_archive
+from uptake.scan.checks.compressed import compression_of, scan_compressed
 from uptake.scan.checks.gguf import TEMPLATE_KEY, scan_gguf
+from uptake.scan.checks.keras import scan_hdf5
 from uptake.scan.checks.numpy import check_npy_stream
 from uptake.scan.checks.onnx import scan_onnx
 from uptake.scan.checks.pickle import check_pickle_stream
@@ -39,7 +42,18 @@ from uptake.scan.templates.checks import check_template
 from uptake.scan.templates.reference import compare_with_reference
 
 WEIGHT_FORMATS = frozenset(
-    {Format.GGUF, Format.SAFETENSORS, Format.PYTORCH_ZIP, Format.PICKLE, Format.NUMPY, Format.NUMPY_ZIP, Format.ONNX}
+    {
+        Format.GGUF,
+        Format.SAFETENSORS,
+        Format.PYTORCH_ZIP,
+        Format.PICKLE,
+        Format.NUMPY,
+        Format.NUMPY_ZIP,
+        Format.ONNX,
+        Format.HDF5,
+        Format.KERAS,
+        Format.COMPRESSED,
+    }
 )
 SKIPPED_DIRECTORIES = frozenset({".git", ".cache", "__pycache__", ".huggingface"})
 
@@ -68,12 +82,22 @@ def _check_content(path: Path, kind: Format, size: int) -> _Checked:
         return _Checked(scan_safetensors(path))
     if kind is Format.PICKLE:
         with open(path, "rb") as handle:
-            return _Checked(check_pickle_stream(handle, size))
+            findings = check_pickle_stream(handle, size)
+        if zipfile.is_zipfile(path):  # a zip after a pickle: zip readers find it from the end
+            findings += [f for f in scan_archive(path, Format.ZIP) if f.rule != "ZIP005"]
+        return _Checked(findings)
     if kind is Format.NUMPY:
         with open(path, "rb") as handle:
             return _Checked(check_npy_stream(handle, size))
-    if kind in (Format.PYTORCH_ZIP, Format.NUMPY_ZIP, Format.ZIP):
+    if kind in (Format.PYTORCH_ZIP, Format.NUMPY_ZIP, Format.ZIP, Format.KERAS):
         return _Checked(scan_archive(path, kind))
+    if kind is Format.HDF5:
+        return _Checked(scan_hdf5(path))
+    if kind is Format.COMPRESSED:
+        with open(path, "rb") as handle:
+            compression = compression_of(handle.read(64))
+        assert compression is not None
+        return _Checked(scan_compressed(path, compression))
     if kind is Format.ONNX:
         return _Checked(scan_onnx(path))
     if kind is Format.JSON:
@@ -84,8 +108,8 @@ def _check_content(path: Path, kind: Format, size: int) -> _Checked:
         return _Checked(findings, templates)
     if kind is Format.PYTHON:
         return _Checked(hf_folder.check_python_file(path))
-    what = "HDF5 (Keras) files" if kind is Format.HDF5 else "this format"
-    return _Checked([Finding("SNIFF001", Severity.ERROR, f"uptake does not analyse {what}; nothing in it was checked")])
+    unanalysed = Finding("SNIFF001", Severity.ERROR, "uptake does not analyse this format; nothing in it was checked")
+    return _Checked([unanalysed])
 
 
 def _template_reference(checked: _Checked, entry: CatalogEntry, published: bool) -> list[Finding]:

@@ -11,7 +11,9 @@ import zipfile
 from enum import StrEnum
 from pathlib import Path
 
-SNIFF_BYTES = 64
+from uptake.scan.checks.compressed import compression_of
+from uptake.scan.checks.pickle_ops import SNIFF_BYTES, looks_like_pickle
+
 ONNX_FIELD_TAGS = {0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42, 0x52, 0x5A, 0x72, 0x7A}
 
 
@@ -25,6 +27,8 @@ class Format(StrEnum):
     ONNX = "onnx"
     ZIP = "zip"  # an archive that is neither a PyTorch checkpoint nor an .npz
     HDF5 = "hdf5"
+    KERAS = "keras"  # a Keras v3 zip: config.json, metadata.json, model.weights.h5
+    COMPRESSED = "compressed"  # zlib, gzip, bz2, xz or lzma: joblib's compressed pickles
     JSON = "json"
     JINJA = "jinja"
     PYTHON = "python"
@@ -47,10 +51,21 @@ FORMATS_BY_SUFFIX: dict[str, frozenset[Format]] = {
     ".npz": frozenset({Format.NUMPY_ZIP}),
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
+    ".hdf5": frozenset({Format.HDF5}),
+    ".keras": frozenset({Format.KERAS}),
     ".json": frozenset({Format.JSON}),
     ".jinja": frozenset({Format.JINJA}),
 }
-MODEL_SUFFIXES = frozenset(FORMATS_BY_SUFFIX) - {".json", ".jinja"} | {".msgpack", ".pb", ".tflite", ".keras"}
+MODEL_SUFFIXES = frozenset(FORMATS_BY_SUFFIX) - {".json", ".jinja"} | {
+    ".msgpack",
+    ".pb",
+    ".tflite",
+    ".joblib",
+    ".dill",
+    ".p",
+    ".sav",
+    ".dat",
+}
 NAMED_FALLBACKS = {
     ".gguf": Format.GGUF,
     ".safetensors": Format.SAFETENSORS,
@@ -58,8 +73,7 @@ NAMED_FALLBACKS = {
     ".onnx": Format.ONNX,
 }
 PICKLE_PROTOCOL_OPCODE = 0x80
-# Protocol 0 and 1 pickles have no header; they begin with one of these opcodes in practice.
-LEGACY_PICKLE_STARTS = frozenset(b"(c]}lde")
+LARGE_SNIFF_BYTES = 1 << 22
 
 
 def _is_safetensors(head: bytes) -> bool:
@@ -82,6 +96,8 @@ def _zip_format(path: Path) -> Format:
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return Format.ZIP
+    if "config.json" in names and "metadata.json" in names:
+        return Format.KERAS
     if any(name.endswith(".pkl") for name in names):
         return Format.PYTORCH_ZIP
     if names and all(name.endswith(".npy") for name in names):
@@ -97,14 +113,20 @@ def sniff_bytes(head: bytes) -> Format:
         return Format.NUMPY
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return Format.ZIP
-    if head[:8] == b"\x89HDF\r\n\x1a\n":
+    # HDF5 may keep a user block of 512, 1024, 2048... bytes before its signature.
+    if any(head[at : at + 8] == b"\x89HDF\r\n\x1a\n" for at in (0, 512, 1024, 2048, 4096, 8192)):
         return Format.HDF5
     if _is_safetensors(head):
         return Format.SAFETENSORS
-    if len(head) >= 2 and head[0] == PICKLE_PROTOCOL_OPCODE and 2 <= head[1] <= 5:
+    if len(head) >= 2 and head[0] == PICKLE_PROTOCOL_OPCODE and head[1] <= 5:
         return Format.PICKLE
     if _is_onnx(head):
         return Format.ONNX
+    if compression_of(head) is not None:
+        return Format.COMPRESSED
+    # Protocol 0 and 1 pickles have no header: whatever their first opcode, they decode as a pickle.
+    if looks_like_pickle(head, complete=len(head) < SNIFF_BYTES):
+        return Format.PICKLE
     return Format.UNKNOWN
 
 
@@ -113,13 +135,17 @@ def sniff_file(path: Path) -> Format:
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     found = sniff_bytes(head)
-    if found is Format.ZIP:
+    if found is Format.UNKNOWN and len(head) == SNIFF_BYTES:
+        # A protocol 0/1 pickle may open with a value larger than the window: look further.
+        with open(path, "rb") as handle:
+            head = handle.read(LARGE_SNIFF_BYTES)
+        found = Format.PICKLE if looks_like_pickle(head, complete=len(head) < LARGE_SNIFF_BYTES) else found
+    # A zip is found from its end, so bytes put before it do not hide it (zip readers skip them).
+    if found is Format.ZIP or (found is Format.UNKNOWN and zipfile.is_zipfile(path)):
         return _zip_format(path)
     if found is not Format.UNKNOWN:
         return found
     suffix = path.suffix.lower()
-    if suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle") and head[:1] and head[0] in LEGACY_PICKLE_STARTS:
-        return Format.PICKLE
     # Content unrecognised but the name promises a format: run that format's checks, which say
     # precisely why the file is not one (the verdict is then unreadable, never clean).
     if suffix in NAMED_FALLBACKS:
