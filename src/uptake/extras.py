@@ -13,7 +13,7 @@ from uptake.errors import UsageError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "serve": ("fastapi", "uvicorn", "prometheus_client"),
     "audit": ("scipy", "matplotlib"),
-    "scan": ("h5py", "onnx", "cyclonedx"),
+    "scan": ("h5py", "py7zr", "onnx", "cyclonedx"),
     "parquet": ("pyarrow",),
 }
 

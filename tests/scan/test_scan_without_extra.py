@@ -30,7 +30,7 @@ from uptake.scan.gate import scan_gate
 from uptake.scan.report import EXIT_FAILED, EXIT_USAGE
 from uptake.scan.scanner import scan_path
 
-EXTRA_MODULES = ("h5py", "onnx", "cyclonedx")
+EXTRA_MODULES = ("h5py", "py7zr", "onnx", "cyclonedx")
 HDF5_BYTES = b"\x89HDF\r\n\x1a\n" + bytes(64)
 HOSTILE_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 HIDE_EXTRA = textwrap.dedent(

@@ -57,6 +57,7 @@ RULES: dict[str, tuple[str, str]] = {
     "PKL004": ("warning", "bytes after the last pickle were not analysed"),
     "PKL005": ("warning", "the pickle rebuilds classes outside the known-safe list (allow them with --allow-globals)"),
     "PKL006": ("dangerous", "an opcode crosses a FRAME boundary: a pickle crafted to be read differently by readers"),
+    "SZ001": ("error", "a 7z archive cannot be unpacked, or unpacks beyond 1 GiB"),
     "CMP001": ("error", "compressed data (joblib's zlib/gzip/bz2/xz/lzma) cannot be decompressed within the limit"),
     "CMP002": ("error", "compressed content that is not a pickle; nothing in it was checked"),
     "PT001": ("warning", "TorchScript code inside a PyTorch archive"),

@@ -26,6 +26,7 @@ from uptake.scan.checks.numpy import check_npy_stream
 from uptake.scan.checks.onnx import scan_onnx
 from uptake.scan.checks.pickle import check_pickle_stream
 from uptake.scan.checks.safetensors import scan_safetensors
+from uptake.scan.checks.sevenzip import scan_sevenzip
 from uptake.scan.provenance import (
     check_provenance,
     closest_reference,
@@ -53,6 +54,7 @@ WEIGHT_FORMATS = frozenset(
         Format.HDF5,
         Format.KERAS,
         Format.COMPRESSED,
+        Format.SEVENZIP,
     }
 )
 SKIPPED_DIRECTORIES = frozenset({".git", ".cache", "__pycache__", ".huggingface"})
@@ -93,6 +95,8 @@ def _check_content(path: Path, kind: Format, size: int) -> _Checked:
         return _Checked(scan_archive(path, kind))
     if kind is Format.HDF5:
         return _Checked(scan_hdf5(path))
+    if kind is Format.SEVENZIP:
+        return _Checked(scan_sevenzip(path, _member_findings))
     if kind is Format.COMPRESSED:
         with open(path, "rb") as handle:
             compression = compression_of(handle.read(64))
@@ -110,6 +114,14 @@ def _check_content(path: Path, kind: Format, size: int) -> _Checked:
         return _Checked(hf_folder.check_python_file(path))
     unanalysed = Finding("SNIFF001", Severity.ERROR, "uptake does not analyse this format; nothing in it was checked")
     return _Checked([unanalysed])
+
+
+def _member_findings(path: Path) -> list[Finding]:
+    """The content checks of a file unpacked from an archive (no provenance: it is not a download)."""
+    try:
+        return _check_content(path, sniff_file(path), path.stat().st_size).findings
+    except OSError as error:
+        return [Finding("IO001", Severity.ERROR, f"cannot read the unpacked member: {error}")]
 
 
 def _template_reference(checked: _Checked, entry: CatalogEntry, published: bool) -> list[Finding]:

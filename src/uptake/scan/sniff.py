@@ -28,6 +28,7 @@ class Format(StrEnum):
     ZIP = "zip"  # an archive that is neither a PyTorch checkpoint nor an .npz
     HDF5 = "hdf5"
     KERAS = "keras"  # a Keras v3 zip: config.json, metadata.json, model.weights.h5
+    SEVENZIP = "7z"
     COMPRESSED = "compressed"  # zlib, gzip, bz2, xz or lzma: joblib's compressed pickles
     JSON = "json"
     JINJA = "jinja"
@@ -49,6 +50,7 @@ FORMATS_BY_SUFFIX: dict[str, frozenset[Format]] = {
     ".pickle": frozenset({Format.PICKLE}),
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP}),
+    ".7z": frozenset({Format.SEVENZIP}),
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
     ".hdf5": frozenset({Format.HDF5}),
@@ -113,6 +115,8 @@ def sniff_bytes(head: bytes) -> Format:
         return Format.NUMPY
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return Format.ZIP
+    if head[:6] == b"7z\xbc\xaf\x27\x1c":
+        return Format.SEVENZIP
     # HDF5 may keep a user block of 512, 1024, 2048... bytes before its signature.
     if any(head[at : at + 8] == b"\x89HDF\r\n\x1a\n" for at in (0, 512, 1024, 2048, 4096, 8192)):
         return Format.HDF5

@@ -182,6 +182,8 @@ _DANGEROUS_MODULE_NAMES = """
     _osx_support _aix_support _pyrepl numpy.testing numpy.f2py numpy.distutils numpy.lib.npyio numpy.lib._npyio_impl
     numpy.lib._datasource torch.hub torch.jit torch.utils.cpp_extension torch.serialization torch.package
     torch._dynamo torch._inductor torch.distributed joblib.parallel keras.src.saving IPython jinja2
+    aiohttp paramiko fabric invoke pexpect sh plumbum boto3 botocore s3fs fsspec smbclient docker kubernetes
+    websocket websockets grpc yaml
     """
 DANGEROUS_MODULES = frozenset(_DANGEROUS_MODULE_NAMES.split())
 # Dunders that lead from any object to code or the interpreter's globals.

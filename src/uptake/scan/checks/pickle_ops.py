@@ -7,7 +7,9 @@ A full symbolic interpreter (fickling's) stops on valid pickles it does not mode
 deques filled by `APPENDS`), which made ordinary files unreadable; the imports are all a verdict needs.
 
 Every import is recorded as soon as its opcode is read, so a dangerous call followed by bytes that do not
-decode is still reported: the loader has run it before it fails.
+decode is still reported: the loader has run it before it fails. The tracker also keeps the few values
+joblib's arrays need (ints, tuples, dicts, dtype codes): joblib writes an array's raw bytes right after
+its wrapper's BUILD, and its unpickler reads them there, so they are stepped over the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,33 @@ _STRING_OPS = frozenset(
 )
 _MARK = object()
 _UNKNOWN = object()
+_INT_OPS = frozenset({"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"})
+_TUPLE_SIZES = {"EMPTY_TUPLE": 0, "TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
+JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+
+
+@dataclass(frozen=True)
+class _Global:
+    module: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _DType:
+    code: str  # numpy.dtype's first argument, such as 'f8' or 'O8'
+
+
+class _JoblibArray:
+    """An array joblib writes as a wrapper object whose BUILD is followed by the array's raw bytes."""
+
+
+@dataclass(frozen=True)
+class RawArray:
+    """Raw bytes that joblib's unpickler reads right after a wrapper's BUILD (not opcodes)."""
+
+    nbytes: int
+    aligned: bool
+    pickled: bool  # an object array: a nested pickle follows instead
 
 
 @dataclass(frozen=True)
@@ -85,17 +114,55 @@ class _Tracker:
         self.walk = walk
         self.stack: list[object] = []
         self.memo: dict[int, object] = {}
+        self.raw: RawArray | None = None  # set by a BUILD that joblib follows with raw array bytes
 
     def pop(self) -> object:
         if not self.stack:
             raise ValueError("the stack is empty")
         return self.stack.pop()
 
-    def pop_to_mark(self) -> None:
+    def pop_to_mark(self) -> list[object]:
+        items: list[object] = []
         while self.stack:
-            if self.stack.pop() is _MARK:
-                return
+            item = self.stack.pop()
+            if item is _MARK:
+                return items[::-1]
+            items.append(item)
         raise ValueError("no MARK on the stack")
+
+    def _value(self, name: str, arg: object, popped: list[object]) -> object:
+        """What the opcode pushes, as far as joblib's arrays need it; _UNKNOWN for the rest."""
+        if name in _INT_OPS and isinstance(arg, int):
+            return arg
+        if name in _TUPLE_SIZES or name == "TUPLE":
+            return tuple(popped)
+        if name == "EMPTY_DICT":
+            return {}
+        if name == "NEWOBJ" and popped and popped[0] == _Global(*JOBLIB_WRAPPER):
+            return _JoblibArray()
+        if name == "REDUCE" and len(popped) == 2 and isinstance(popped[0], _Global):
+            args = popped[1]
+            if popped[0].name == "dtype" and isinstance(args, tuple) and args and isinstance(args[0], str):
+                return _DType(args[0])
+        return _UNKNOWN
+
+    def _build(self, target: object, state: object) -> None:
+        if not isinstance(target, _JoblibArray) or not isinstance(state, dict):
+            return
+        shape, dtype = state.get("shape"), state.get("dtype")
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) for n in shape) or not isinstance(dtype, _DType):
+            raise ValueError("a joblib array whose shape or dtype cannot be read")
+        import numpy as np  # a core dependency; only the item size of a dtype code is asked of it
+
+        try:
+            itemsize = np.dtype(dtype.code).itemsize
+        except TypeError as error:
+            raise ValueError(f"a joblib array of unknown dtype {dtype.code!r}") from error
+        count = 1
+        for n in shape:
+            count *= n
+        aligned = bool(state.get("numpy_array_alignment_bytes"))
+        self.raw = RawArray(count * itemsize, aligned, dtype.code.startswith("O"))
 
     def step(self, op: pickletools.OpcodeInfo, arg: object, pos: int) -> None:
         name = op.name
@@ -106,9 +173,10 @@ class _Tracker:
             named, owner = self.pop(), self.pop()
             if isinstance(owner, str) and isinstance(named, str):
                 self.walk.imports.append(ImportedGlobal(owner, named, pos))
+                self.stack.append(_Global(owner, named))
             else:
                 self.walk.unresolved.append(pos)
-            self.stack.append(_UNKNOWN)
+                self.stack.append(_UNKNOWN)
             return
         elif name in ("EXT1", "EXT2", "EXT4"):
             self.walk.unresolved.append(pos)
@@ -127,20 +195,34 @@ class _Tracker:
         if name == "DUP":
             self.stack.append(self.stack[-1] if self.stack else _UNKNOWN)
             return
+        popped: list[object] = []
         for item in reversed(op.stack_before):
             if item is pickletools.stackslice:
                 continue
             if item is pickletools.markobject:
-                self.pop_to_mark()
+                popped = self.pop_to_mark() + popped
             else:
-                self.pop()
+                popped.insert(0, self.pop())
+        target = popped[0] if popped else None
+        if name in ("SETITEM", "SETITEMS") and isinstance(target, dict):
+            pairs = popped[1:]
+            for state_key, item_value in zip(pairs[::2], pairs[1::2], strict=False):
+                if isinstance(state_key, str):
+                    target[state_key] = item_value
+        if name == "BUILD":
+            self._build(popped[0], popped[1])
         for item in op.stack_after:
             if item is pickletools.markobject:
                 self.stack.append(_MARK)
             elif name in _STRING_OPS:
                 self.stack.append(arg if isinstance(arg, str) else _UNKNOWN)
+            elif name == "GLOBAL":
+                module, _, attr = str(arg).partition(" ")
+                self.stack.append(_Global(module, attr))
+            elif name in ("SETITEM", "SETITEMS", "APPEND", "APPENDS", "ADDITEMS", "BUILD"):
+                self.stack.append(popped[0])
             else:
-                self.stack.append(_UNKNOWN)
+                self.stack.append(self._value(name, arg, popped))
 
 
 def walk_stream(stream: BinaryIO, end: int) -> StreamWalk:
@@ -168,6 +250,10 @@ def walk_stream(stream: BinaryIO, end: int) -> StreamWalk:
             tracker.step(op, arg, pos)
             if op.name == "STOP":
                 break
+            if tracker.raw is not None:
+                _skip_raw_array(stream, end, tracker.raw, walk)
+                tracker.raw = None
+                frame_end, previous = None, None  # joblib ends the frame before the raw bytes
         else:
             walk.error = "ends before its STOP opcode"
     except (ValueError, KeyError, IndexError, TypeError, OverflowError, EOFError, MemoryError) as error:
@@ -176,6 +262,25 @@ def walk_stream(stream: BinaryIO, end: int) -> StreamWalk:
     if walk.error is not None and previous is not None:
         walk.end = max(previous[0], start)
     return walk
+
+
+def _skip_raw_array(stream: BinaryIO, end: int, raw: RawArray, walk: StreamWalk) -> None:
+    """Step over the bytes joblib's unpickler reads after an array wrapper, as it reads them."""
+    if raw.pickled:
+        nested = walk_stream(stream, end)  # an object array: a pickle of its own, analysed like any
+        walk.imports += nested.imports
+        walk.unresolved += nested.unresolved
+        if nested.error is not None:
+            raise ValueError(f"the pickle of a joblib object array stops decoding ({nested.error})")
+        stream.seek(nested.end)
+        return
+    position = stream.tell()
+    if raw.aligned:
+        padding = stream.read(1)
+        position += 1 + (padding[0] if padding else 0)
+    if position + raw.nbytes > end:
+        raise ValueError("a joblib array runs past the end of the data")
+    stream.seek(position + raw.nbytes)
 
 
 def looks_like_pickle(data: bytes, complete: bool = True) -> bool:
