@@ -227,10 +227,6 @@ def classify(module: str, name: str) -> Safety:
     return Safety.SAFE if _user_allows(module, name) else Safety.UNKNOWN
 
 
-def is_allowed(module: str, name: str) -> bool:
-    return classify(module, name) is Safety.SAFE
-
-
 def read_allow_list(path: Path) -> frozenset[str]:
     """An allow-list file: one `module.Name` or `module.*` a line; `#` starts a comment. Raises ValueError
     naming the first line that is not a dotted name."""
