@@ -8,14 +8,15 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from uptake.scan.checks.pickle import check_pickle_bytes
 from uptake.scan.checks.pickle_ops import looks_like_pickle
 from uptake.scan.report import Finding, Location, Severity
 
 MAX_INFLATED_BYTES = 1 << 30
+CHUNK_BYTES = 1 << 20
 ZF_HEADER = 21  # joblib < 0.9.3: b"ZF", then the length in hex padded to 19 characters, then zlib
 
 
@@ -40,34 +41,37 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-def _decompressor(kind: str) -> Callable[[bytes, int], bytes] | None:
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+
+def _decompressor(kind: str) -> _Decompressor:
     if kind in ("zlib", "joblib-zf"):
-        inflater = zlib.decompressobj()
-        return lambda data, limit: inflater.decompress(data, limit)
+        return zlib.decompressobj()
     if kind == "gzip":
-        gz = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        return lambda data, limit: gz.decompress(data, limit)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if kind == "bz2":
-        unbz = bz2.BZ2Decompressor()
-        return lambda data, limit: unbz.decompress(data, limit)
-    if kind in ("xz", "lzma"):
-        unlz = lzma.LZMADecompressor(lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE)
-        return lambda data, limit: unlz.decompress(data, limit)
-    return None
+        return bz2.BZ2Decompressor()
+    return lzma.LZMADecompressor(lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE)
 
 
 def inflate(path: Path, kind: str, limit: int | None = None) -> bytes:
-    """The decompressed content, at most `limit` bytes (ValueError beyond: a bomb or not a model)."""
+    """The decompressed content, at most `limit` bytes (ValueError beyond: a bomb or not a model). The file
+    is read a chunk at a time, so neither its size nor what it claims to inflate to is ever held at once."""
     limit = MAX_INFLATED_BYTES if limit is None else limit
-    raw = path.read_bytes()
-    if kind == "joblib-zf":
-        raw = raw[ZF_HEADER:]
-    step = _decompressor(kind)
-    assert step is not None
-    # A decompressor asked for at most `limit` + 1 bytes never allocates more, whatever the input claims.
-    out = step(raw, limit + 1)
-    if len(out) > limit:
-        raise ValueError(f"inflates beyond {limit} bytes")
+    decompressor = _decompressor(kind)
+    out = bytearray()
+    with open(path, "rb") as handle:
+        handle.seek(ZF_HEADER if kind == "joblib-zf" else 0)
+        while not decompressor.eof and (chunk := handle.read(CHUNK_BYTES)):
+            # Asked for at most the room left + 1 bytes, a decompressor never produces more; input it had
+            # no room for is only left over once the bound is passed, and then the file is refused.
+            out += decompressor.decompress(chunk, limit + 1 - len(out))
+            if len(out) > limit:
+                raise ValueError(f"inflates beyond {limit} bytes")
     return bytes(out)
 
 
