@@ -61,6 +61,17 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 5: LoRA adapters made for a base model, with their lineage (control)
+    """
+    CREATE TABLE adapters (
+        name TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+        base_sha256 TEXT NOT NULL,
+        base_name TEXT NOT NULL,
+        lineage TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -23,6 +23,8 @@ class ModelIdentity:
     parameters: int | None
     chat_template_sha256: str | None  # of the template in the model file, as the store records it
     trust: str | None  # verified, tofu or imported, as the store records it; None for a bare file
+    adapter: str | None = None  # a LoRA adapter applied on top of the file (name), and its content hash
+    adapter_sha256: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +40,8 @@ class ModelIdentity:
             parameters=data.get("parameters"),
             chat_template_sha256=data.get("chat_template_sha256"),
             trust=data.get("trust"),
+            adapter=data.get("adapter"),
+            adapter_sha256=data.get("adapter_sha256"),
         )
 
 
@@ -53,6 +57,8 @@ def identify_model(model: ResolvedModel, given_as: str | None = None) -> ModelId
         parameters=header.get("parameters"),
         chat_template_sha256=header.get("chat_template_sha256"),
         trust=model.trust,
+        adapter=model.adapter.name if model.adapter is not None else None,
+        adapter_sha256=model.adapter.sha256 if model.adapter is not None else None,
     )
 
 

@@ -16,8 +16,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from uptake.cli.options import AdapterOption
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
 from uptake.errors import InterruptedRunError, UsageError
+from uptake.models.resolve import with_adapter
 from uptake.settings import get_settings
 
 # The audit library (probes, classifier, statistics) loads when an audit verb runs, not whenever
@@ -129,6 +131,7 @@ def censorship(
     resume: Annotated[
         str | None, typer.Option(metavar="RUN_ID", help="Finish a stopped run (its id or folder), same settings.")
     ] = None,
+    adapter: AdapterOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print summary.json instead of tables.")] = False,
 ) -> None:
     """Ask a model PRC-sensitive questions and matched controls; measure the censorship gap.
@@ -150,8 +153,9 @@ def censorship(
     started = time.perf_counter()
     with ExitStack() as stack:
         if resume is not None:
-            given = {"MODEL": model, "--quick": quick or None, "--langs": langs, "--samples": samples,
-                     "--topics": topics, "--baselines": baselines, "--max-tokens": max_tokens, "--seed": seed,
+            given = {"MODEL": model, "--adapter": adapter, "--quick": quick or None, "--langs": langs,
+                     "--samples": samples, "--topics": topics, "--baselines": baselines, "--max-tokens": max_tokens,
+                     "--seed": seed,
                      "--judge": judge, "--mode": mode, "--out": out}
             _refuse_new_settings(given)
             resolve = partial(resolve_with_progress, quiet=json_output)
@@ -165,7 +169,7 @@ def censorship(
                 max_tokens=max_tokens, seed=seed or 0,
             )
             chosen = classifier_settings(judge, mode, judge_model, threshold)
-            resolved = resolve_with_progress(model or get_settings().default_model, json_output)
+            resolved = resolve_with_progress(with_adapter(model or get_settings().default_model, adapter), json_output)
             session = stack.enter_context(
                 started_audit(resolved, config, chosen, index=index, command=command, out=out, judge_key=judge_key)
             )

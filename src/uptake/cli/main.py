@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from uptake import __version__
-from uptake.cli import audit, fit, models, run, scan, serve, task
+from uptake.cli import audit, control, fit, models, run, scan, serve, task
 from uptake.errors import EXIT_INTERRUPTED, EXIT_USAGE, UptakeError
 from uptake.scan.report import EXIT_USAGE as SCAN_EXIT_USAGE
 
@@ -49,6 +49,14 @@ task_app.command("compare")(task.compare)
 task_app.command("validate")(task.validate)
 task_app.command("list")(task.list_tasks)
 app.add_typer(task_app, name="task")
+control_app = typer.Typer(
+    help="Control: edit a model's behaviour as a LoRA adapter, with lineage.", no_args_is_help=True
+)
+control_app.command("decensor")(control.decensor)
+control_app.command("list")(control.list_)
+control_app.command("show")(control.show)
+control_app.command("rm")(control.rm)
+app.add_typer(control_app, name="control")
 
 # Commands whose exit statuses give 2 another meaning take their usage errors elsewhere:
 # for `scan`, 2 means a dangerous or unreadable file, so a mistyped flag must not look like one.

@@ -12,4 +12,9 @@ ThreadsOption = Annotated[int | None, typer.Option("--threads", min=1, help="CPU
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Sampling seed, for repeatable output.")]
 SystemOption = Annotated[str | None, typer.Option("--system", help="System prompt.")]
 TemperatureOption = Annotated[float, typer.Option("--temperature", min=0.0, max=5.0)]
+AdapterOption = Annotated[
+    str | None,
+    typer.Option("--adapter", help="A LoRA adapter to apply: a store name (uptake control list) or an adapter file; "
+                 "the same as naming the model MODEL+ADAPTER."),
+]
 ForceOption = Annotated[bool, typer.Option("--force", help="Register even a file the artifact scan calls dangerous.")]

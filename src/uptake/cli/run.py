@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from uptake.cli.options import ContextOption, SeedOption, SystemOption, TemperatureOption, ThreadsOption
+from uptake.cli.options import AdapterOption, ContextOption, SeedOption, SystemOption, TemperatureOption, ThreadsOption
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
 from uptake.engines.base import ChatMessage, Engine, Finish, GenerationRequest, TextDelta
 from uptake.engines.loader import load_engine
 from uptake.errors import UsageError
-from uptake.models.resolve import ResolvedModel, is_known_model
+from uptake.models.resolve import ResolvedModel, is_known_model, with_adapter
 from uptake.settings import get_settings
 
 
@@ -57,6 +57,7 @@ def run(
     ] = None,
     ctx: ContextOption = None,
     threads: ThreadsOption = None,
+    adapter: AdapterOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON result with usage and timings.")] = False,
 ) -> None:
     """Generate a reply to one prompt; streams to stdout. MODEL defaults to the default model."""
@@ -76,7 +77,7 @@ def run(
         messages=(ChatMessage(role="user", content=prompt),), system=system, temperature=temperature,
         top_p=top_p, max_tokens=max_tokens, seed=seed, stop=tuple(stop or ()), json_schema=schema,
     )
-    resolved, engine, load_s = open_engine(model, json_output, ctx, threads)
+    resolved, engine, load_s = open_engine(with_adapter(model, adapter), json_output, ctx, threads)
     try:
         if json_output:
             print_json(_result_json(model, resolved, engine, request, load_s))
@@ -97,6 +98,9 @@ def _result_json(
     data: dict[str, Any] = {
         "model": model,
         "model_file": str(resolved.path),
+        "adapter": None if resolved.adapter is None else {
+            "name": resolved.adapter.name, "sha256": resolved.adapter.sha256, "file": str(resolved.adapter.path),
+        },
         "text": result.text,
         "finish_reason": result.finish_reason,
         "usage": {
@@ -144,12 +148,13 @@ def chat(
     seed: SeedOption = None,
     ctx: ContextOption = None,
     threads: ThreadsOption = None,
+    adapter: AdapterOption = None,
 ) -> None:
     """Talk with a model. History is kept; /reset clears it, /exit (or Ctrl-D) leaves.
 
     Ctrl-C during a reply stops that reply and keeps the conversation; at the prompt it leaves (exit 0).
     """
-    name = model or get_settings().default_model
+    name = with_adapter(model or get_settings().default_model, adapter)
     _, engine, _ = open_engine(name, False, ctx, threads)
     history: list[ChatMessage] = []
     interactive = sys.stdin.isatty()

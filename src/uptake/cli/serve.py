@@ -51,10 +51,16 @@ def serve(
         ),
     ] = FlashAttention.off,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option("--adapter", help="Also serve each model with this LoRA adapter, as MODEL+ADAPTER (repeatable): "
+                     "requests choose base or adapter by model name."),
+    ] = None,
 ) -> None:
     """Serve models over HTTP with the OpenAI API (chat, completions, embeddings, models)."""
     require_extra("serve", "uptake serve")
     from uptake.cli.output import resolve_with_progress
+    from uptake.models.resolve import with_adapter
     from uptake.serve.auth import api_keys_from, check_exposure
     from uptake.serve.runner import ServeOptions, model_specs, run_server
 
@@ -73,7 +79,8 @@ def serve(
         flash_attention={"on": True, "off": False, "auto": None}[flash_attention.value],
     )
     check_exposure(options.host, options.api_keys, options.insecure)
-    sources = models or [settings.default_model]
+    bases = models or [settings.default_model]
+    sources = [*bases, *(with_adapter(base, name) for name in adapter or [] for base in bases)]
     # Resolved once, here: an unknown model fails before the server starts, and a catalog model is
     # pulled (and scanned) first.
     specs = [replace(spec, source=resolve_with_progress(str(spec.source), quiet=False))

@@ -22,6 +22,7 @@ def load_engine(model: ResolvedModel | str, settings: Settings | None = None, **
         "chat_template": resolved.chat_template,
         "bos_token": resolved.metadata.get("bos_token") or "",
         "eos_token": resolved.metadata.get("eos_token") or "",
+        "adapter_path": resolved.adapter.path if resolved.adapter is not None else None,
     }
     defaults.update({key: value for key, value in options.items() if value is not None})
     # None is a real choice for flash attention (llama.cpp decides), so it is passed on even when None.

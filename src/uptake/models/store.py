@@ -206,3 +206,114 @@ class Store:
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class StoredAdapter:
+    """A LoRA adapter in the store: its own blob, the base it was made for, and how it was made."""
+
+    name: str
+    sha256: str
+    path: Path
+    size: int
+    base_sha256: str
+    base_name: str
+    lineage: dict[str, Any]
+    created_at: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.base_name}+{self.name}"
+
+
+ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class AdapterStore:
+    """Adapters beside the models, in the same blob store and database (table `adapters`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _row(self, row: sqlite3.Row) -> StoredAdapter:
+        return StoredAdapter(
+            name=row["name"], sha256=row["sha256"], path=self.store.blob_path(row["sha256"]), size=row["size"],
+            base_sha256=row["base_sha256"], base_name=row["base_name"], lineage=json.loads(row["lineage"]),
+            created_at=row["created_at"],
+        )
+
+    def list(self) -> list[StoredAdapter]:
+        with self.store._db() as db:
+            rows = db.execute(
+                "SELECT a.*, b.size FROM adapters a JOIN blobs b USING (sha256) ORDER BY a.name"
+            ).fetchall()
+        return [self._row(row) for row in rows]
+
+    def get(self, name: str) -> StoredAdapter | None:
+        with self.store._db() as db:
+            row = db.execute(
+                "SELECT a.*, b.size FROM adapters a JOIN blobs b USING (sha256) WHERE a.name = ?", (name,)
+            ).fetchone()
+        return self._row(row) if row else None
+
+    def resolve(self, name: str) -> StoredAdapter:
+        adapter = self.get(name)
+        if adapter is None:
+            known = ", ".join(a.name for a in self.list()) or "none yet"
+            raise UsageError(
+                f"no adapter named '{name}' in the store (adapters: {known}); make one with 'uptake control decensor'."
+            )
+        return adapter
+
+    def add(self, file: Path, *, name: str, base_sha256: str, base_name: str, lineage: dict[str, Any],
+            gate: Gate | None = None) -> StoredAdapter:
+        """Copy a finished adapter file into the blob store (scanned first, like every model file)."""
+        if not ADAPTER_NAME.match(name):
+            raise UsageError(f"'{name}' is not a valid adapter name; use letters, digits, '.', '_' and '-'.")
+        digest = hashlib.sha256()
+        with open(file, "rb") as source:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+        sha256 = digest.hexdigest()
+        if gate is None:
+            from uptake.scan.gate import scan_gate
+
+            gate = scan_gate(force=False)
+        scan = gate(file, None, sha256)
+        self.store.blobs.mkdir(parents=True, exist_ok=True)
+        blob = self.store.blob_path(sha256)
+        if not blob.exists():
+            temporary = blob.with_name(f".{sha256}.partial")
+            shutil.copyfile(file, temporary)
+            os.replace(temporary, blob)
+        now = utc_now()
+        with self.store._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)",
+                       (sha256, blob.stat().st_size, now))
+            db.execute(
+                "INSERT OR REPLACE INTO adapters (name, sha256, base_sha256, base_name, lineage, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, sha256, base_sha256, base_name, json.dumps(lineage), now),
+            )
+            if scan is not None:
+                db.execute("INSERT INTO scans (sha256, verdict, report, created_at) VALUES (?, ?, ?, ?)",
+                           (sha256, scan.get("verdict", "unknown"), json.dumps(scan), now))
+            db.execute("COMMIT")
+        stored = self.get(name)
+        assert stored is not None
+        return stored
+
+    def remove(self, name: str) -> StoredAdapter:
+        adapter = self.resolve(name)
+        with self.store._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM adapters WHERE name = ?", (name,))
+            users = db.execute("SELECT COUNT(*) FROM adapters WHERE sha256 = ?", (adapter.sha256,)).fetchone()[0]
+            users += db.execute("SELECT COUNT(*) FROM models WHERE sha256 = ?", (adapter.sha256,)).fetchone()[0]
+            if not users:
+                db.execute("DELETE FROM blobs WHERE sha256 = ?", (adapter.sha256,))
+            db.execute("COMMIT")
+        if not users:
+            adapter.path.unlink(missing_ok=True)
+        return adapter

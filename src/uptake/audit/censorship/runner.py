@@ -99,7 +99,7 @@ def check_probe_set(settings: RunSettings, probe_set: ProbeSet, what_to_do: str)
 
 
 def check_same_model(settings: RunSettings, model: ModelIdentity) -> None:
-    if settings.model.sha256 != model.sha256:
+    if (settings.model.sha256, settings.model.adapter_sha256) != (model.sha256, model.adapter_sha256):
         raise UsageError(
             f"run {settings.run_id} audited {settings.model.name} with sha256 {settings.model.sha256}, "
             f"but that name now holds {model.sha256}; start a new run to audit the new file."

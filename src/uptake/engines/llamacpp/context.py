@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from uptake.engines.llamacpp.adapter import LoadedAdapter, set_adapter
 from uptake.engines.llamacpp.native import quiet_stderr
 from uptake.errors import EngineError
 
@@ -35,7 +36,16 @@ class ContextShape:
 class BatchContext:
     """Owns one llama_context and one llama_batch; used only from the scheduler's thread."""
 
-    def __init__(self, model: Any, shape: ContextShape) -> None:
+    def __init__(
+        self,
+        model: Any,
+        shape: ContextShape,
+        *,
+        adapter: LoadedAdapter | None = None,
+        eval_callback: Any = None,
+    ) -> None:
+        """`eval_callback`: a ctypes `ggml_backend_sched_eval_callback` that sees graph nodes as they are
+        computed (the probe context's activations); the caller keeps it alive."""
         import llama_cpp
 
         params = llama_cpp.llama_context_default_params()
@@ -52,6 +62,9 @@ class BatchContext:
             True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
             False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
         }[shape.flash_attention]
+        if eval_callback is not None:
+            params.cb_eval = eval_callback
+            params.cb_eval_user_data = None
         with quiet_stderr():
             context = llama_cpp.llama_init_from_model(model, params)
         if not context:
@@ -60,6 +73,8 @@ class BatchContext:
                 f"{shape.context_per_sequence} tokens; lower --parallel or the context size."
             )
         self.context: Any = context
+        if adapter is not None:
+            set_adapter(context, adapter)
         self.memory: Any = llama_cpp.llama_get_memory(context)
         self.capacity = max(shape.batch_size, shape.sequences)
         self._batch: Any = llama_cpp.llama_batch_init(self.capacity, 0, 1)

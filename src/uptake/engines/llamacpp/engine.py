@@ -21,9 +21,11 @@ from uptake.engines.base import (
 )
 from uptake.engines.chat_template import render_chat
 from uptake.engines.handle import SequenceHandle
+from uptake.engines.llamacpp.adapter import LoadedAdapter, set_adapter
 from uptake.engines.llamacpp.context import ContextShape
 from uptake.engines.llamacpp.embedding import Embedder
 from uptake.engines.llamacpp.native import quiet_stderr
+from uptake.engines.llamacpp.probe import ProbeContext, ProbeResult
 from uptake.engines.llamacpp.sampling import chain_settings
 from uptake.engines.llamacpp.scheduler import BatchScheduler
 from uptake.engines.llamacpp.solo import stream_alone
@@ -56,6 +58,7 @@ class LlamaCppEngine:
         max_waiting: int = 256,
         flash_attention: bool | None = False,
         reuse_prefixes: bool = True,
+        adapter_path: Path | None = None,
     ) -> None:
         from llama_cpp import Llama
 
@@ -76,6 +79,11 @@ class LlamaCppEngine:
         except Exception as error:  # llama-cpp-python raises ValueError with no detail on load failure
             raise EngineError(f"llama.cpp could not load {self.model_path}: {error}") from error
         self._embedder = Embedder(load_options)
+        self._adapter: LoadedAdapter | None = None
+        self._probe: ProbeContext | None = None
+        self._probe_lock = threading.Lock()
+        if adapter_path is not None:
+            self._use_adapter(Path(adapter_path))
         self.parallel = parallel
         self.chat_template = chat_template
         self.bos_token = bos_token
@@ -209,6 +217,7 @@ class LlamaCppEngine:
                     self._shape,
                     max_waiting=self.max_waiting,
                     reuse_prefixes=self._reuse_prefixes,
+                    adapter=self._adapter,
                 )
             return self._scheduler
 
@@ -243,6 +252,58 @@ class LlamaCppEngine:
         scheduler = self._scheduler
         return None if scheduler is None else scheduler.failure
 
+    # -- adapters and probes ----------------------------------------------------------------------
+
+    @property
+    def adapter_path(self) -> Path | None:
+        return None if self._adapter is None else self._adapter.path
+
+    def _use_adapter(self, path: Path | None) -> None:
+        loaded = None if path is None else LoadedAdapter(self._llm._model.model, path)
+        set_adapter(self._llm._ctx.ctx, loaded)
+        previous, self._adapter = self._adapter, loaded
+        if previous is not None:
+            previous.free()
+
+    def swap_adapter(self, path: Path | None) -> None:
+        """Apply another adapter file (None: none) to every context. The scheduler and probe contexts are
+        rebuilt, so no cached prompt computed under the previous weights is reused. Not for a busy engine."""
+        with self._scheduler_lock, self._probe_lock:
+            scheduler, self._scheduler = self._scheduler, None
+            probe, self._probe = self._probe, None
+            if scheduler is not None:
+                scheduler.close()
+            if probe is not None:
+                probe.close()
+            self._use_adapter(path)
+
+    def probe(self, requests: Sequence[GenerationRequest]) -> list[ProbeResult]:
+        """Per prompt: the residual activations after every block at the last prompt token, and the
+        next-token logits (see engines/llamacpp/probe.py for the route and its cost)."""
+        import llama_cpp
+
+        prompts = [self.tokenize_prompt(request) for request in requests]
+        with self._probe_lock:
+            if self._probe is None:
+                model = self._llm._model.model
+                longest = max((len(tokens) for tokens in prompts), default=1)
+                self._probe = ProbeContext(
+                    model,
+                    layers=int(llama_cpp.llama_model_n_layer(model)),
+                    width=int(self._llm.n_embd()),
+                    vocabulary=int(self._llm.n_vocab()),
+                    context_size=max(512, 1 << (longest + 1).bit_length()),
+                    threads=self.threads,
+                    adapter=self._adapter,
+                )
+            probe = self._probe
+            results: list[ProbeResult] = []
+            for tokens in prompts:
+                if len(tokens) >= probe.context_size:
+                    raise ContextOverflowError(len(tokens), probe.context_size)
+                results.append(probe.run(tokens))
+            return results
+
     # -- embeddings -------------------------------------------------------------------------------
 
     def count_embedding_tokens(self, texts: Sequence[str]) -> int:
@@ -257,5 +318,11 @@ class LlamaCppEngine:
             scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.close()
+        with self._probe_lock:
+            probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.close()
         self._embedder.close()
+        if self._adapter is not None:  # detached and freed while the model it belongs to still exists
+            self._use_adapter(None)
         self._llm.close()

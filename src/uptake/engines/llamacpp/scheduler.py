@@ -20,6 +20,7 @@ from typing import Any
 
 from uptake.engines.base import EngineBusyError, GenerationResult, collect
 from uptake.engines.handle import SequenceHandle
+from uptake.engines.llamacpp.adapter import LoadedAdapter
 from uptake.engines.llamacpp.context import BatchContext, ContextShape
 from uptake.engines.llamacpp.logprobs import read_logprobs, token_logprob
 from uptake.engines.llamacpp.native import PieceDecoder
@@ -56,9 +57,10 @@ class BatchScheduler:
         *,
         max_waiting: int = 256,
         reuse_prefixes: bool = True,
+        adapter: LoadedAdapter | None = None,
     ) -> None:
         """`model` and `vocab` are a loaded llama.cpp model's handles; the scheduler's context shares its
-        weights. The scheduler starts its thread at once."""
+        weights (and `adapter`, when given). The scheduler starts its thread at once."""
         import llama_cpp
 
         if shape.sequences < 1:
@@ -68,7 +70,7 @@ class BatchScheduler:
         self._vocab: Any = vocab
         self._vocabulary_size = int(llama_cpp.llama_vocab_n_tokens(vocab))
         self._is_end = llama_cpp.llama_vocab_is_eog
-        self._context = BatchContext(model, shape)
+        self._context = BatchContext(model, shape, adapter=adapter)
         self._pieces = PieceDecoder(vocab)
         self._condition = threading.Condition()
         self._waiting: deque[ActiveSequence] = deque()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from uptake.models.gguf_header import ArrayValue, GGUFFormatError, GGUFHeader, TensorInfo, read_gguf_header
+from uptake.scan.checks.adapter import adapter_findings
 from uptake.scan.report import Finding, Location, Severity
 
 TEMPLATE_KEY = "tokenizer.chat_template"
@@ -227,6 +228,7 @@ def scan_gguf(path: Path) -> GGUFScan:
     for tensor in header.tensors:
         scan.findings += _tensor_findings(tensor, header)
     scan.findings += _layout_findings(header)
+    scan.findings += adapter_findings(header)
     if not header.tensors:
         scan.findings.append(Finding("GGUF013", Severity.INFO, "file holds no tensors (a vocabulary-only GGUF)"))
     scan.templates, template_findings = _templates(header)

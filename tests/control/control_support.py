@@ -1,0 +1,34 @@
+"""Adapters for tiny models, built the way `uptake control` builds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from uptake.control.edit import EditPlan, Kernel, build_edits
+from uptake.control.lora import write_adapter
+from uptake.control.weights import COMPONENTS, OutputWeights
+from uptake.models.download import sha256_file
+
+
+def unit_vector(width: int, seed: int = 0) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(width).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def full_plan(layers: int, weight: float = 1.0) -> EditPlan:
+    """The same share removed in every block, from both components."""
+    return EditPlan(direction_layer=0.0, kernels={c: Kernel(weight, 0.0, weight, float(layers)) for c in COMPONENTS})
+
+
+def ablation_adapter(base: Path, out: Path, direction: np.ndarray, *, weight: float = 1.0,
+                     lineage: dict[str, Any] | None = None) -> Path:
+    """An adapter that removes `direction` from every block's writes, with lineage naming `base`."""
+    weights = OutputWeights(base)
+    edits = build_edits(direction, full_plan(weights.layers, weight), weights)
+    if lineage is None:
+        lineage = {"kind": "test", "base": {"name": base.stem, "sha256": sha256_file(base)}}
+    write_adapter(out, architecture=weights.architecture, edits=edits, lineage=lineage)
+    return out
