@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +35,12 @@ def ablation_adapter(base: Path, out: Path, direction: np.ndarray, *, weight: fl
         lineage = {"kind": "test", "base": {"name": base.stem, "sha256": sha256_file(base)}}
     write_adapter(out, architecture=weights.architecture, edits=edits, lineage=lineage)
     return out
+
+
+UPTAKE = Path(sys.executable).with_name("uptake")
+
+
+def uptake(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """The installed command, in its own process, on the store at `home`."""
+    return subprocess.run([str(UPTAKE), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "UPTAKE_HOME": str(home)})

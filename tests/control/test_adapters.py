@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from control_support import ablation_adapter, unit_vector
+from control_support import ablation_adapter, unit_vector, uptake
 
 from tiny_gguf import write_tiny_gguf
 from uptake.control.edit import build_edits
@@ -21,7 +19,6 @@ from uptake.errors import UsageError
 from uptake.models.resolve import resolve_model
 from uptake.models.store import AdapterStore, Store
 
-UPTAKE = Path(sys.executable).with_name("uptake")
 REQUESTS = [GenerationRequest.from_prompt(text, temperature=0, max_tokens=4) for text in ("hello there", "the answer")]
 
 
@@ -123,40 +120,33 @@ def test_an_adapter_resolves_on_its_own_base_and_is_refused_on_another(two_bases
         resolve_model(f"{first}+missing", pull=False)
 
 
-def run_uptake(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([str(UPTAKE), *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "UPTAKE_HOME": str(home)})
-
-
 def test_the_installed_command_runs_with_an_adapter_and_refuses_a_foreign_one(
     two_bases: tuple[str, str], uptake_home: Path
 ) -> None:
     first, second = two_bases
-    plain = run_uptake("run", first, "hello", "--max-tokens", "6", "--temperature", "0", "--json", home=uptake_home)
-    edited = run_uptake("run", first, "hello", "--adapter", "edit", "--max-tokens", "6", "--temperature", "0",
+    plain = uptake("run", first, "hello", "--max-tokens", "6", "--temperature", "0", "--json", home=uptake_home)
+    edited = uptake("run", first, "hello", "--adapter", "edit", "--max-tokens", "6", "--temperature", "0",
                         "--json", home=uptake_home)
     assert plain.returncode == 0 and edited.returncode == 0, edited.stderr
     assert json.loads(plain.stdout)["adapter"] is None
     assert json.loads(edited.stdout)["adapter"]["name"] == "edit"
-    refused = run_uptake("run", second, "hello", "--adapter", "edit", home=uptake_home)
+    refused = uptake("run", second, "hello", "--adapter", "edit", home=uptake_home)
     assert refused.returncode == 2
     assert "made for the model" in refused.stderr and "Traceback" not in refused.stderr
-    listed = run_uptake("control", "list", "--json", home=uptake_home)
+    listed = uptake("control", "list", "--json", home=uptake_home)
     assert [entry["use_as"] for entry in json.loads(listed.stdout)] == ["first+edit"]
 
 
 def test_the_scan_reports_an_adapter_and_its_base(two_bases: tuple[str, str], tmp_path: Path,
                                                   uptake_home: Path) -> None:
     adapter = AdapterStore(Store()).resolve("edit")
-    report = json.loads(run_uptake("scan", str(adapter.path), "--json", home=uptake_home).stdout)
+    report = json.loads(uptake("scan", str(adapter.path), "--json", home=uptake_home).stdout)
     rules = {finding["rule"]: finding for finding in report["files"][0]["findings"]}
     assert rules["ADPT001"]["evidence"] == adapter.base_sha256
     orphan = ablation_adapter(Store().get("first").path, tmp_path / "orphan.gguf", unit_vector(64),  # type: ignore[union-attr]
                               lineage={"kind": "test"})
-    scanned = run_uptake("scan", str(orphan), "--json", home=uptake_home)
+    scanned = uptake("scan", str(orphan), "--json", home=uptake_home)
     assert scanned.returncode == 1
     assert "ADPT002" in {finding["rule"] for finding in json.loads(scanned.stdout)["files"][0]["findings"]}
-    refused = run_uptake("run", "first", "hi", "--adapter", str(orphan), home=uptake_home)
+    refused = uptake("run", "first", "hi", "--adapter", str(orphan), home=uptake_home)
     assert refused.returncode == 2 and "records no base model" in refused.stderr

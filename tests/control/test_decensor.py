@@ -4,23 +4,14 @@ lineage, a search that resumes, and the selective edit that keeps the harm subsp
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
+from control_support import uptake
 
 from tiny_gguf import write_tiny_gguf
 from uptake.control.search import DecensorOptions, find_directions
 from uptake.models.store import Store
-
-UPTAKE = Path(sys.executable).with_name("uptake")
-
-
-def uptake(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(UPTAKE), *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "UPTAKE_HOME": str(home)})
 
 
 def test_decensor_stores_an_adapter_with_lineage_and_resumes_its_search(tmp_path: Path, uptake_home: Path) -> None:

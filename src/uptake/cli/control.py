@@ -82,8 +82,7 @@ def decensor(
     stored = AdapterStore(Store(settings)).add(
         result.adapter, name=name, base_sha256=resolved.file_sha256(), base_name=resolved.name, lineage=result.lineage
     )
-    feasible = result.report["search"]["best"].get("constraints", [1.0])
-    met = all(value <= 0 for value in feasible)
+    met = result.constraints_met
     if json_output:
         print_json({**adapter_summary(stored), "folder": str(folder), "constraints_met": met, "report": result.report})
     else:

@@ -53,12 +53,6 @@ class EditPlan:
             "kernels": {name: kernel.as_dict() for name, kernel in self.kernels.items()},
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EditPlan:
-        return cls(
-            direction_layer=float(data["direction_layer"]),
-            kernels={name: Kernel(**kernel) for name, kernel in data["kernels"].items()},
-        )
 
 
 def build_edits(direction: Array, plan: EditPlan, weights: OutputWeights) -> dict[str, LowRankEdit]:

@@ -104,8 +104,9 @@ def is_adapter(path: Path) -> bool:
     return bool(_field(reader, "general.type") == "adapter")
 
 
-def read_adapter(path: Path) -> AdapterFile:
-    """Read an adapter back (tensors included); a file that is not a LoRA adapter is a usage error."""
+def _open_adapter(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The file's reader (tensors memory-mapped, not read) and its lineage; a usage error unless it is a
+    readable LoRA adapter."""
     import gguf
 
     try:
@@ -119,6 +120,14 @@ def read_adapter(path: Path) -> AdapterFile:
         lineage = json.loads(raw_lineage) if isinstance(raw_lineage, str) else {}
     except json.JSONDecodeError as error:
         raise UsageError(f"{path}: its {LINEAGE_KEY} is not valid JSON ({error.msg}).") from error
+    return reader, lineage if isinstance(lineage, dict) else {}
+
+
+def read_adapter(path: Path) -> AdapterFile:
+    """Read an adapter back (tensors included); a file that is not a LoRA adapter is a usage error."""
+    import gguf
+
+    reader, lineage = _open_adapter(path)
     parts: dict[str, dict[str, Matrix]] = {}
     for tensor in reader.tensors:
         base, _, part = tensor.name.rpartition(".")
@@ -137,9 +146,10 @@ def read_adapter(path: Path) -> AdapterFile:
         architecture=str(_field(reader, "general.architecture") or ""),
         alpha=float(alpha) if alpha is not None else 0.0,
         edits=edits,
-        lineage=lineage if isinstance(lineage, dict) else {},
+        lineage=lineage,
     )
 
 
 def adapter_lineage(path: Path) -> dict[str, Any]:
-    return read_adapter(path).lineage
+    """The lineage alone: the header is read, the tensors are not."""
+    return _open_adapter(path)[1]

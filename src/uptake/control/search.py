@@ -77,6 +77,7 @@ class DecensorResult:
     plan: EditPlan
     lineage: dict[str, Any]
     report: dict[str, Any]
+    constraints_met: bool  # the chosen trial kept harm refusals and neutral KL within bounds
 
 
 def run_folder(home: Path, model: ResolvedModel, options: DecensorOptions) -> Path:
@@ -260,7 +261,7 @@ def decensor(
     trial_adapter.unlink(missing_ok=True)
     complete = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
     best = choose_trial(complete)
-    plan = EditPlan.from_dict(_plan_dict(best.params, weights.layers))
+    plan = _plan_from(optuna.trial.FixedTrial(best.params), weights.layers)  # the trial's plan, rebuilt
     edits = build_edits(direction_at(directions.edit, plan.direction_layer), plan, weights)
 
     note("final report on held-out topics (base, then edited)")
@@ -288,7 +289,7 @@ def decensor(
             {
                 "trial": trial.number,
                 **{k: v for k, v in trial.user_attrs.items() if k != "constraints"},
-                "feasible": all(value <= 0 for value in trial.user_attrs.get("constraints", [1])),
+                "feasible": violation(trial) == 0.0,
             }
             for trial in complete
         ],
@@ -309,21 +310,12 @@ def decensor(
     write_text_atomically(
         folder / "report.json", json.dumps({**report, "search": search}, indent=2, ensure_ascii=False)
     )
-    return DecensorResult(folder, adapter, plan, lineage, {**report, "search": search})
+    return DecensorResult(folder, adapter, plan, lineage, {**report, "search": search}, violation(best) == 0.0)
 
 
-def _plan_dict(params: dict[str, float], layers: int) -> dict[str, Any]:
-    """A trial's parameters as an EditPlan (the same arithmetic as `_plan_from`)."""
-    kernels = {}
-    for component in COMPONENTS:
-        peak_weight = params[f"{component}.peak_weight"]
-        kernels[component] = {
-            "peak_weight": peak_weight,
-            "peak": params[f"{component}.peak"],
-            "floor_weight": peak_weight * params[f"{component}.floor_share"],
-            "reach": params[f"{component}.reach"],
-        }
-    return {"direction_layer": params["direction_layer"], "kernels": kernels}
+def violation(trial: Any) -> float:
+    """By how much a finished trial breaks its constraints (0: feasible; a trial without any counts as 1)."""
+    return float(sum(max(0.0, value) for value in trial.user_attrs.get("constraints", [1.0])))
 
 
 def choose_trial(trials: Sequence[Any]) -> Any:
@@ -331,9 +323,6 @@ def choose_trial(trials: Sequence[Any]) -> Any:
     constraints least (the report then says the targets were not met)."""
     if not trials:
         raise UsageError("the search finished no trial; run the command again to resume it.")
-
-    def violation(trial: Any) -> float:
-        return float(sum(max(0.0, value) for value in trial.user_attrs.get("constraints", [1.0])))
 
     feasible = [trial for trial in trials if violation(trial) == 0.0]
     if feasible:

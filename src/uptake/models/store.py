@@ -16,7 +16,7 @@ from typing import Any, Literal
 from uptake.db import connect, utc_now
 from uptake.errors import ModelNotFoundError, UsageError
 from uptake.models.catalog import CatalogEntry, load_catalog
-from uptake.models.download import CHUNK, NoProgress, Progress
+from uptake.models.download import CHUNK, NoProgress, Progress, sha256_file
 from uptake.models.gguf_meta import read_gguf_metadata
 from uptake.settings import Settings, get_settings
 
@@ -128,22 +128,25 @@ class Store:
         now = utc_now()
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)",
-                       (sha256, blob.stat().st_size, now))
+            self.record_blob(db, blob, scan, now)
             db.execute(
                 "INSERT OR REPLACE INTO models (name, sha256, source, trust, metadata, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (name, sha256, source, trust, json.dumps(metadata), now),
             )
-            if scan is not None:
-                db.execute(
-                    "INSERT INTO scans (sha256, verdict, report, created_at) VALUES (?, ?, ?, ?)",
-                    (sha256, scan.get("verdict", "unknown"), json.dumps(scan), now),
-                )
             db.execute("COMMIT")
         model = self.get(name)
         assert model is not None
         return model
+
+    def record_blob(self, db: sqlite3.Connection, blob: Path, scan: dict[str, Any] | None, now: str) -> None:
+        """Index a blob already in place (named by its sha256) and the scan that let it in, inside the
+        caller's transaction."""
+        db.execute("INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)",
+                   (blob.name, blob.stat().st_size, now))
+        if scan is not None:
+            db.execute("INSERT INTO scans (sha256, verdict, report, created_at) VALUES (?, ?, ?, ?)",
+                       (blob.name, scan.get("verdict", "unknown"), json.dumps(scan), now))
 
     def import_file(self, path: Path, *, name: str | None = None, gate: Gate | None = None,
                     progress: Progress | None = None) -> StoredModel:
@@ -270,11 +273,7 @@ class AdapterStore:
         """Copy a finished adapter file into the blob store (scanned first, like every model file)."""
         if not ADAPTER_NAME.match(name):
             raise UsageError(f"'{name}' is not a valid adapter name; use letters, digits, '.', '_' and '-'.")
-        digest = hashlib.sha256()
-        with open(file, "rb") as source:
-            while chunk := source.read(CHUNK):
-                digest.update(chunk)
-        sha256 = digest.hexdigest()
+        sha256 = sha256_file(file)
         if gate is None:
             from uptake.scan.gate import scan_gate
 
@@ -289,16 +288,12 @@ class AdapterStore:
         now = utc_now()
         with self.store._db() as db:
             db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)",
-                       (sha256, blob.stat().st_size, now))
+            self.store.record_blob(db, blob, scan, now)
             db.execute(
                 "INSERT OR REPLACE INTO adapters (name, sha256, base_sha256, base_name, lineage, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (name, sha256, base_sha256, base_name, json.dumps(lineage), now),
             )
-            if scan is not None:
-                db.execute("INSERT INTO scans (sha256, verdict, report, created_at) VALUES (?, ?, ?, ?)",
-                           (sha256, scan.get("verdict", "unknown"), json.dumps(scan), now))
             db.execute("COMMIT")
         stored = self.get(name)
         assert stored is not None
