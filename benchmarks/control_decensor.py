@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/control_decensor.py [--models A,B] [--trials N] [--baseline-trials N] [--no-audit]
 
+Each model's entry in results/control_decensor.json is replaced when it is measured again; the others stay.
+
 For each model: `uptake control decensor MODEL` (harm subspace projected out of the edit direction) and
 `uptake control decensor MODEL --keep none` (the baseline: the political direction alone, nothing kept),
 each a fresh process with the same seed and trial budget, timed end to end. Each run reports, on topics that
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import load, save, settle
+from _common import RESULTS, load, save, settle
 
 UPTAKE = Path(sys.executable).with_name("uptake")
 
@@ -95,26 +97,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="qwen2.5-coder:0.5b")
     parser.add_argument("--trials", type=int, default=24)
-    parser.add_argument("--baseline-trials", type=int, default=None)
+    parser.add_argument("--baseline-trials", type=int, default=None, help="0: no baseline run")
     parser.add_argument("--no-audit", action="store_true")
     options = parser.parse_args()
-    results: dict[str, Any] = {"trials": options.trials, "models": {}}
+    # models measured by earlier invocations stay in the results (a larger model may be run on its own)
+    earlier = RESULTS / "control_decensor.json"
+    kept = json.loads(earlier.read_text("utf-8")).get("models", {}) if earlier.exists() else {}
+    results: dict[str, Any] = {"models": kept}
     for model in options.models.split(","):
         selective = variant(model, "harm", options.trials, "bench-decensored")
-        baseline = variant(model, "none", options.baseline_trials or options.trials, "bench-abliterated")
         entry: dict[str, Any] = {
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "selective": {**selective, "targets": targets(selective)},
-            "remove_every_refusal": {**baseline, "targets": targets(baseline)},
         }
+        baseline_trials = options.trials if options.baseline_trials is None else options.baseline_trials
+        baseline = variant(model, "none", baseline_trials, "bench-abliterated") if baseline_trials else None
+        if baseline is not None:
+            entry["remove_every_refusal"] = {**baseline, "targets": targets(baseline)}
         if not options.no_audit:
             entry["audit"] = audit_compare(model, "bench-decensored", selective["split"]["report_topics"])
         results["models"][model] = entry
         print(row(model, "base", selective["base"]))
         print(row(model, "selective", selective["edited"]))
-        print(row(model, "every-refusal", baseline["edited"]))
-        print(f"{'':<20} search wall: selective {selective['wall_s'] / 60:.1f} min, baseline "
-              f"{baseline['wall_s'] / 60:.1f} min; adapter {selective['adapter_bytes'] / 1e6:.2f} MB; "
-              f"targets {entry['selective']['targets']}")
+        if baseline is not None:
+            print(row(model, "every-refusal", baseline["edited"]))
+        print(f"{'':<20} search wall: selective {selective['wall_s'] / 60:.1f} min"
+              + (f", baseline {baseline['wall_s'] / 60:.1f} min" if baseline is not None else "")
+              + f"; adapter {selective['adapter_bytes'] / 1e6:.2f} MB; targets {entry['selective']['targets']}")
         save("control_decensor", results)
     print(f"saved {save('control_decensor', results)}")
 

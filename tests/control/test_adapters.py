@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from control_support import ablation_adapter, unit_vector, uptake
 
+from control_support import ablation_adapter, unit_vector, uptake
 from tiny_gguf import write_tiny_gguf
 from uptake.control.edit import build_edits
 from uptake.control.lora import is_adapter, read_adapter
@@ -86,7 +86,6 @@ def test_llama_cpp_applies_the_adapter_to_every_context_and_removes_it_again(tin
 
 def test_an_adapter_with_no_edits_cannot_be_written(tiny_gguf: Path, tmp_path: Path) -> None:
     from control_support import full_plan
-
     from uptake.control.lora import write_adapter
 
     weights = OutputWeights(tiny_gguf)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from control_support import ablation_adapter
 
+from control_support import ablation_adapter
 from uptake.control.directions import mean_difference
 from uptake.engines.base import GenerationRequest
 from uptake.engines.loader import load_engine

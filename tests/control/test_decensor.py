@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from control_support import uptake
 
+from control_support import uptake
 from tiny_gguf import write_tiny_gguf
 from uptake.control.search import DecensorOptions, find_directions
 from uptake.models.store import Store
@@ -39,6 +39,13 @@ def test_decensor_stores_an_adapter_with_lineage_and_resumes_its_search(tmp_path
     assert again.returncode in (0, 1), again.stderr
     assert "resuming: 2 trials already done" in again.stderr
     assert len(json.loads(again.stdout)["report"]["search"]["curve"]) == 3
+
+    # the remove-every-refusal baseline measures the same base model: it reuses what the first run kept
+    every = uptake("control", "decensor", "tiny", "--keep", "none", "--out", "every", "--trials", "1",
+                   "--parallel", "8", "--threads", "2", "--json", home=uptake_home)
+    assert every.returncode in (0, 1), every.stderr
+    assert "activations:" not in every.stderr and "scoring the base model" not in every.stderr
+    assert json.loads(every.stdout)["report"]["base"] == made["report"]["base"]
 
     answered = uptake("run", "tiny+free", "hello", "--max-tokens", "4", "--temperature", "0", home=uptake_home)
     assert answered.returncode == 0, answered.stderr

@@ -1,10 +1,12 @@
 """`decensor`: directions, a seeded and resumable Optuna search over the edit's kernels, the final adapter.
 
-Everything a run computes is kept in its folder: the activations (activations.npz), the directions
-(directions.npz), the baseline (baseline.json), the study (study.db, Optuna's SQLite storage: an
-interrupted search resumes where it stopped, and the same seed proposes the same trials), the report
-(report.json) and the adapter (adapter.gguf, with its lineage). The folder's name is derived from the
-base model's hash and the options, so running the same command again resumes it.
+Everything a run computes is kept in its folder: the directions (directions.npz), the study (study.db,
+Optuna's SQLite storage: an interrupted search resumes where it stopped, and the same seed proposes the
+same trials), the report (report.json) and the adapter (adapter.gguf, with its lineage). The folder's name
+is derived from the base model's hash and the options, so running the same command again resumes it.
+What depends on the base model alone (its activations, its search baseline, its held-out answers and
+logits) is kept beside it in a folder of the model's own, shared by runs with other options (e.g. the
+selective edit and the remove-every-refusal baseline).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from uptake import __version__
 from uptake.atomic import write_text_atomically
-from uptake.audit.censorship.probes import load_probe_set
+from uptake.audit.censorship.probes import ProbeSet, load_probe_set
 from uptake.control.directions import (
     Array,
     direction_at,
@@ -34,6 +36,7 @@ from uptake.control.edit import EditPlan, Kernel, build_edits
 from uptake.control.lora import write_adapter
 from uptake.control.prompts import Prompt, PromptGroups, prompt_groups, split_topics
 from uptake.control.score import (
+    Answer,
     ControlEngine,
     accurate_share,
     answers,
@@ -82,6 +85,18 @@ class DecensorResult:
 
 def run_folder(home: Path, model: ResolvedModel, options: DecensorOptions) -> Path:
     return home / "control" / f"decensor-{model.file_sha256()[:12]}-{options.key()}"
+
+
+def base_folder(run: Path, model: ResolvedModel, options: DecensorOptions, probe_set: ProbeSet) -> Path:
+    """Where the base model's own measurements live: keyed by what they depend on, not by the edit's options."""
+    inputs = {
+        "probes": probe_set.version,
+        "search_tokens": options.search_tokens,
+        "report_tokens": options.report_tokens,
+        "uptake": __version__,  # the classifier that labelled the answers
+    }
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:10]
+    return run.parent / f"base-{model.file_sha256()[:12]}-{key}"
 
 
 def _requests(prompts: Sequence[Prompt]) -> list[Any]:
@@ -185,19 +200,21 @@ def decensor(
         import optuna
     except ImportError as error:
         raise UsageError("the search needs Optuna: pip install 'uptake[control]'.") from error
-    folder.mkdir(parents=True, exist_ok=True)
     probe_set = load_probe_set()
+    shared = base_folder(folder, model, options, probe_set)
+    folder.mkdir(parents=True, exist_ok=True)
+    shared.mkdir(parents=True, exist_ok=True)
     split = split_topics(probe_set)
     groups = prompt_groups(probe_set, split)
     weights = OutputWeights(model.path)
     engine.swap_adapter(None)
-    activations = collect_activations(engine, groups, folder, note)
+    activations = collect_activations(engine, groups, shared, note)
     directions = find_directions(activations, options)
     np.savez(folder / "directions.npz", political=directions.political, harm=directions.harm, edit=directions.edit)
     summary = directions.summary(activations)
 
     base_logits = first_token_logits(engine, groups.search_neutral)
-    baseline_file = folder / "baseline.json"
+    baseline_file = shared / "baseline.json"
     if baseline_file.exists():
         baseline = json.loads(baseline_file.read_text("utf-8"))
     else:
@@ -266,7 +283,7 @@ def decensor(
 
     note("final report on held-out topics (base, then edited)")
     engine.swap_adapter(None)
-    before = _report(engine, groups, options, None)
+    before = _base_report(engine, groups, options, shared)
     adapter = folder / "adapter.gguf"
     draft = folder / "adapter.draft.gguf"
     write_adapter(draft, architecture=weights.architecture, edits=edits, lineage={})
@@ -335,12 +352,44 @@ def _report(
 ) -> dict[str, Any]:
     prompts = [*groups.report_targets, *groups.report_controls, *groups.report_harm]
     found = answers(engine, prompts, options.report_tokens)
+    return _scored(groups, found, first_token_logits(engine, groups.report_neutral), base_logits)
+
+
+def _scored(
+    groups: PromptGroups, found: list[Answer], logits: list[Any], base_logits: Sequence[Any] | None
+) -> dict[str, Any]:
     n_targets, n_controls = len(groups.report_targets), len(groups.report_controls)
     targets, controls = found[:n_targets], found[n_targets : n_targets + n_controls]
     harm = found[n_targets + n_controls :]
-    logits = first_token_logits(engine, groups.report_neutral)
     kl = mean_kl(base_logits, logits) if base_logits is not None else 0.0
     return {"scores": report_scores(targets, controls, harm, kl), "answers": found, "logits": logits}
+
+
+def _base_report(engine: ControlEngine, groups: PromptGroups, options: DecensorOptions, shared: Path) -> dict[str, Any]:
+    """The base model's held-out report, computed once per model and kept: its answers (text, label, fact
+    coverage, in prompt order) in base_report.json and its neutral logits in base_logits.npz."""
+    answers_file, logits_file = shared / "base_report.json", shared / "base_logits.npz"
+    prompts = [*groups.report_targets, *groups.report_controls, *groups.report_harm]
+    if answers_file.exists() and logits_file.exists():
+        saved = json.loads(answers_file.read_text("utf-8"))
+        if [entry["prompt"] for entry in saved] == [prompt.text for prompt in prompts]:
+            found = [
+                Answer(prompt, entry["text"], entry["label"], entry["coverage"])
+                for prompt, entry in zip(prompts, saved, strict=True)
+            ]
+            with np.load(logits_file) as kept:
+                logits = [kept[f"p{index}"] for index in range(len(kept.files))]
+            return _scored(groups, found, logits, None)
+    made = _report(engine, groups, options, None)
+    partial = shared / "base_logits.partial.npz"
+    np.savez(partial, **{f"p{index}": row for index, row in enumerate(made["logits"])})  # type: ignore[arg-type]
+    partial.replace(logits_file)
+    entries = [
+        {"prompt": answer.prompt.text, "text": answer.text, "label": answer.label, "coverage": answer.coverage}
+        for answer in made["answers"]
+    ]
+    write_text_atomically(answers_file, json.dumps(entries, ensure_ascii=False, indent=1))
+    return made
 
 
 def _side_by_side(before: Sequence[Any], after: Sequence[Any], limit: int = 6) -> list[dict[str, Any]]:
