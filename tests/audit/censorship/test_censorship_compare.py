@@ -40,6 +40,13 @@ def test_compare_json_puts_runs_side_by_side(two_runs: tuple[str, str]) -> None:
     assert censored["headline"][0]["gap"] == 1.0 and open_model["headline"][0]["gap"] == 0.0
     assert censored["label"].startswith("mock-model (") and censored["label"] != open_model["label"]
     assert comparison["warnings"] == []
+    # accuracy is counted among answered responses: the censored run answered no target, the open one all three
+    answered_targets = [
+        next(cell for cell in run["accuracy"] if cell["lang"] == "en" and cell["arm"] == "target")
+        for run in (censored, open_model)
+    ]
+    assert [cell["accurate_of_answered"]["n"] for cell in answered_targets] == [0, 3]
+    assert censored["model"]["adapter"] is None
 
 
 def test_compare_table_and_html_page(two_runs: tuple[str, str], tmp_path: Path) -> None:
@@ -49,6 +56,7 @@ def test_compare_table_and_html_page(two_runs: tuple[str, str], tmp_path: Path) 
     assert two_runs[0] in result.stdout and "+100" in result.stdout
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") == 1 and "http" not in html.lower() and two_runs[1] in html
+    assert "accurate: targets vs controls" in html and "en 0/0 vs " in html
 
 
 def test_compare_warns_about_runs_that_measure_different_things(uptake_home: Path) -> None:

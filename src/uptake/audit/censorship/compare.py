@@ -1,4 +1,5 @@
-"""Several runs side by side: the gap per language, and the safety baselines, for each run."""
+"""Several runs side by side: the gap per language, the safety baselines and the accuracy of answers, for each
+run (e.g. a base model and the same model with an adapter: `uptake control` reports its edits this way)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from uptake.audit.censorship import charts
 from uptake.audit.censorship.report import STYLE, esc, interval, signed, table
 from uptake.audit.censorship.runs import RunIndex, locate_run
 from uptake.audit.censorship.summary import SCHEMA, SCHEMA_VERSION, validate_summary
+from uptake.audit.censorship.terminal import accuracy_cell
 from uptake.errors import UsageError
 
 COMPARE_SCHEMA = "uptake.audit.censorship.compare"
@@ -45,11 +47,12 @@ def compare_runs(summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "id": summary["run"]["id"],
                 "label": label,
                 "status": summary["run"]["status"],
-                "model": {key: summary["model"][key] for key in ("name", "sha256", "quantization")},
+                "model": {key: summary["model"].get(key) for key in ("name", "sha256", "quantization", "adapter")},
                 "audit": {key: summary["audit"][key] for key in ("langs", "samples", "quick", "max_tokens", "topics")},
                 "counts": summary["counts"],
                 "headline": summary["headline"],
                 "baselines": summary["baselines"],
+                "accuracy": summary.get("accuracy") or [],
             }
         )
     return {
@@ -101,6 +104,7 @@ def render_compare_html(comparison: Mapping[str, Any]) -> str:
             *(gap_cell(run, lang) for lang in langs),
             baseline_cell(run, "neutral"),
             baseline_cell(run, "harm"),
+            accuracy_cell(run),
         )
         for run in runs
     ]
@@ -108,9 +112,11 @@ def render_compare_html(comparison: Mapping[str, Any]) -> str:
     body = (
         "<h1>Censorship audits compared</h1>"
         '<p class="note">Censorship gap per language (target non-answer rate minus matched control), with its 95% '
-        "interval; refusal rates of neutral questions and harmful requests kept apart.</p>"
+        "interval; refusal rates of neutral questions and harmful requests kept apart; accurate answers (key facts "
+        "present) among answered targets vs answered controls.</p>"
         + table(
-            ["model", "run", "sha256", *(f"gap {lang}" for lang in langs), "neutral refused", "harm refused"], rows,
+            ["model", "run", "sha256", *(f"gap {lang}" for lang in langs), "neutral refused", "harm refused",
+             "accurate: targets vs controls"], rows,
             numeric_from=3,
         )
         + charts.compare_chart(runs, langs)

@@ -67,6 +67,7 @@ def compare_table(comparison: Mapping[str, Any]) -> Table:
         table.add_column(f"gap {lang}", justify="right")
     table.add_column("neutral refused")
     table.add_column("harm refused")
+    table.add_column("accurate of answered: targets vs controls")
     for run in comparison["runs"]:
         table.add_row(
             run["id"],
@@ -74,8 +75,22 @@ def compare_table(comparison: Mapping[str, Any]) -> Table:
             *(_compact_gap(run, lang) for lang in langs),
             _compact_baseline(run, "neutral"),
             _compact_baseline(run, "harm"),
+            accuracy_cell(run),
         )
     return table
+
+
+def accuracy_cell(run: Mapping[str, Any]) -> str:
+    """Per language, accurate answers among answered targets, then among answered controls."""
+    cells = {(cell["lang"], cell["arm"]): cell["accurate_of_answered"] for cell in run["accuracy"]}
+    parts = []
+    for lang in run["audit"]["langs"]:
+        target, control = cells.get((lang, "target")), cells.get((lang, "control"))
+        if target is not None and control is not None:
+            parts.append(
+                f"{lang} {target['successes']}/{target['n']} vs {control['successes']}/{control['n']}"
+            )
+    return "; ".join(parts) or "—"
 
 
 def _compact_gap(run: Mapping[str, Any], lang: str) -> str:
