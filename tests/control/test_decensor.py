@@ -79,8 +79,10 @@ def test_keeping_harm_removes_the_harm_part_of_the_edit_and_the_baseline_does_no
     everything = find_directions(activations, DecensorOptions(keep_harm=False, harm_rank=1))
     harm_axis = np.eye(16, dtype=np.float32)[1]
     assert np.all(np.abs(selective.edit @ harm_axis) < 0.05)  # the edit leaves harm refusal's direction alone
+    assert np.allclose(selective.edit[:, 0], 1.0, atol=0.05)  # and keeps all of the political one
+    # the baseline removes refusal as such: what political and harm requests share against the answerable
     assert np.all(np.abs(everything.edit @ harm_axis) > 0.9)  # heretic-style: it takes harm refusal too
-    assert np.allclose(selective.edit[:, 0], everything.edit[:, 0], atol=0.05)
+    assert np.allclose(everything.edit[:, :2], [0.5, 1.5], atol=0.05)
     summary = selective.summary(activations)
     assert all(value > 0.6 for value in summary["harm_overlap"])  # political and harm directions overlap here
     assert all(value > 5 for value in summary["separation_zh_hant"])

@@ -35,7 +35,8 @@ def adapter_summary(adapter: StoredAdapter) -> dict[str, Any]:
 def decensor(
     model: Annotated[str, typer.Argument(help="The base model: a store or catalog name.")] = "",
     keep: Annotated[
-        str, typer.Option("--keep", help="What refusals to keep: 'harm' (default) or 'none' (remove every refusal).")
+        str, typer.Option("--keep", help="What refusals to keep: 'harm' (default) or 'none' (remove refusal as such, "
+                     "political and harm alike: the abliteration baseline).")
     ] = "harm",
     trials: Annotated[
         int,

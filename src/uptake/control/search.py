@@ -50,6 +50,7 @@ from uptake.errors import UsageError
 from uptake.models.resolve import ResolvedModel
 
 Note = Callable[[str], None]
+METHOD = 2  # how directions and the search space are made; a study made another way is not resumed
 ACTIVATION_GROUPS = ("political", "political_controls", "harm", "neutral", "cross_script", "cross_script_controls")
 
 
@@ -70,6 +71,7 @@ class DecensorOptions:
     def key(self) -> str:
         """What makes two runs the same run (the number of trials does not: more trials extend a study)."""
         fixed = {name: value for name, value in self.as_dict().items() if name != "trials"}
+        fixed["method"] = METHOD
         return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -123,7 +125,7 @@ def collect_activations(engine: ControlEngine, groups: PromptGroups, folder: Pat
 class Directions:
     political: Array  # (layers, width), raw mean differences
     harm: Array  # (layers, rank, width), orthonormal per layer
-    edit: Array  # what the edit removes: political, minus the harm subspace when harm is kept
+    edit: Array  # what the edit removes: political minus the harm subspace, or every refusal (keep none)
 
     def summary(self, activations: dict[str, Array]) -> dict[str, Any]:
         units = normalise(self.political)
@@ -143,9 +145,18 @@ class Directions:
 
 
 def find_directions(activations: dict[str, Array], options: DecensorOptions) -> Directions:
+    """The selective edit removes the political direction with the harm subspace projected out. The baseline
+    (keep none) removes refusal as such, as abliteration does: what every request the model may refuse
+    (political targets and harm requests) shares against every one it should answer (their matched
+    controls and neutral questions)."""
     political = mean_difference(activations["political"], activations["political_controls"])
     harm = harm_subspace(activations["harm"], activations["neutral"], options.harm_rank)
-    edit = project_out(political, harm) if options.keep_harm else political
+    if options.keep_harm:
+        edit = project_out(political, harm)
+    else:
+        refusable = np.concatenate([activations["political"], activations["harm"]])
+        answerable = np.concatenate([activations["political_controls"], activations["neutral"]])
+        edit = mean_difference(refusable, answerable)
     return Directions(political, harm, edit)
 
 
