@@ -46,6 +46,11 @@ def test_decensor_stores_an_adapter_with_lineage_and_resumes_its_search(tmp_path
     assert every.returncode in (0, 1), every.stderr
     assert "activations:" not in every.stderr and "scoring the base model" not in every.stderr
     assert json.loads(every.stdout)["report"]["base"] == made["report"]["base"]
+    shared = list((uptake_home / "control").glob("base-*"))
+    assert len(shared) == 1 and len(list((uptake_home / "control").glob("decensor-*"))) == 2
+    assert {path.name for path in shared[0].iterdir()} == {
+        "activations.npz", "baseline.json", "base_report.json", "base_logits.npz"
+    }
 
     answered = uptake("run", "tiny+free", "hello", "--max-tokens", "4", "--temperature", "0", home=uptake_home)
     assert answered.returncode == 0, answered.stderr
