@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from tiny_gguf import write_tiny_gguf
 from uptake.control.edit import EditPlan, Kernel, build_edits
-from uptake.control.lora import write_adapter
+from uptake.control.lora import read_adapter, write_adapter
 from uptake.control.weights import COMPONENTS, OutputWeights
 from uptake.models.download import sha256_file
+from uptake.models.store import AdapterStore, Store
 
 
 def unit_vector(width: int, seed: int = 0) -> np.ndarray:
@@ -35,6 +37,18 @@ def ablation_adapter(base: Path, out: Path, direction: np.ndarray, *, weight: fl
         lineage = {"kind": "test", "base": {"name": base.stem, "sha256": sha256_file(base)}}
     write_adapter(out, architecture=weights.architecture, edits=edits, lineage=lineage)
     return out
+
+
+def store_with_adapter(folder: Path) -> tuple[str, str]:
+    """Two tiny models in the store ('first', 'second'), and the adapter 'edit' made for the first."""
+    store = Store()
+    first = store.import_file(write_tiny_gguf(folder / "first.gguf", seed=1), name="first")
+    store.import_file(write_tiny_gguf(folder / "second.gguf", seed=2), name="second")
+    adapter = ablation_adapter(first.path, folder / "edit.gguf", unit_vector(64),
+                               lineage={"kind": "test", "base": {"name": "first", "sha256": first.sha256}})
+    AdapterStore(store).add(adapter, name="edit", base_sha256=first.sha256, base_name="first",
+                            lineage=read_adapter(adapter).lineage)
+    return "first", "second"
 
 
 UPTAKE = Path(sys.executable).with_name("uptake")

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from control_support import ablation_adapter, unit_vector, uptake
-from tiny_gguf import write_tiny_gguf
+from control_support import ablation_adapter, store_with_adapter, unit_vector, uptake
 from uptake.control.edit import build_edits
 from uptake.control.lora import is_adapter, read_adapter
 from uptake.control.weights import OutputWeights
@@ -98,14 +97,7 @@ def test_an_adapter_with_no_edits_cannot_be_written(tiny_gguf: Path, tmp_path: P
 @pytest.fixture
 def two_bases(tmp_path: Path) -> tuple[str, str]:
     """Two tiny models in the store, and an adapter made for the first."""
-    store = Store()
-    first = store.import_file(write_tiny_gguf(tmp_path / "first.gguf", seed=1), name="first")
-    store.import_file(write_tiny_gguf(tmp_path / "second.gguf", seed=2), name="second")
-    adapter = ablation_adapter(first.path, tmp_path / "edit.gguf", unit_vector(64),
-                               lineage={"kind": "test", "base": {"name": "first", "sha256": first.sha256}})
-    AdapterStore(store).add(adapter, name="edit", base_sha256=first.sha256, base_name="first",
-                            lineage=read_adapter(adapter).lineage)
-    return "first", "second"
+    return store_with_adapter(tmp_path)
 
 
 def test_an_adapter_resolves_on_its_own_base_and_is_refused_on_another(two_bases: tuple[str, str]) -> None:

@@ -11,23 +11,9 @@ from typing import Any
 import httpx
 from serve_support import SERVE, free_port, serve_process
 
-from control_support import ablation_adapter, unit_vector, uptake
-from tiny_gguf import write_tiny_gguf
-from uptake.control.lora import read_adapter
-from uptake.models.store import AdapterStore, Store
+from control_support import store_with_adapter, uptake
 
 PROMPT = "tell me about the square"
-
-
-def store_with_adapter(tmp_path: Path) -> None:
-    """Models 'first' and 'second' in the store, and the adapter 'edit' made for 'first'."""
-    store = Store()
-    first = store.import_file(write_tiny_gguf(tmp_path / "first.gguf", seed=1), name="first")
-    store.import_file(write_tiny_gguf(tmp_path / "second.gguf", seed=2), name="second")
-    adapter = ablation_adapter(first.path, tmp_path / "edit.gguf", unit_vector(64),
-                               lineage={"kind": "test", "base": {"name": "first", "sha256": first.sha256}})
-    AdapterStore(store).add(adapter, name="edit", base_sha256=first.sha256, base_name="first",
-                            lineage=read_adapter(adapter).lineage)
 
 
 def chat(base_url: str, model: str) -> dict[str, Any]:
