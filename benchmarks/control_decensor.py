@@ -5,7 +5,7 @@
 Each model's entry in results/control_decensor.json is replaced when it is measured again; the others stay.
 
 For each model: `uptake control decensor MODEL` (harm subspace projected out of the edit direction) and
-`uptake control decensor MODEL --keep none` (the baseline: the political direction alone, nothing kept),
+`uptake control decensor MODEL --keep none` (the baseline: refusal as such removed, harm refusal included),
 each a fresh process with the same seed and trial budget, timed end to end. Each run reports, on topics that
 neither the directions nor the search saw: the political gap per language with its 95% interval, harm
 refusals, neutral first-token KL and accuracy of answered targets and controls. Then, unless --no-audit,

@@ -115,10 +115,15 @@ def collect_activations(engine: ControlEngine, groups: PromptGroups, folder: Pat
         prompts: list[Prompt] = getattr(groups, name)
         note(f"activations: {name} ({len(prompts)} prompts)")
         found[name] = np.stack([result.activations for result in engine.probe(_requests(prompts))])
-    temporary = folder / "activations.partial.npz"
-    np.savez(temporary, **found)  # type: ignore[arg-type]
-    temporary.replace(cache)
+    save_arrays(cache, found)
     return found
+
+
+def save_arrays(path: Path, arrays: dict[str, Any]) -> None:
+    """An .npz file written whole or not at all (a partial file, then renamed)."""
+    partial = path.with_name(f"{path.stem}.partial.npz")
+    np.savez(partial, **arrays)
+    partial.replace(path)
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,10 @@ def decensor(
     engine.swap_adapter(None)
     activations = collect_activations(engine, groups, shared, note)
     directions = find_directions(activations, options)
-    np.savez(folder / "directions.npz", political=directions.political, harm=directions.harm, edit=directions.edit)
+    save_arrays(
+        folder / "directions.npz",
+        {"political": directions.political, "harm": directions.harm, "edit": directions.edit},
+    )
     summary = directions.summary(activations)
 
     base_logits = first_token_logits(engine, groups.search_neutral)
@@ -361,9 +369,13 @@ def choose_trial(trials: Sequence[Any]) -> Any:
 def _report(
     engine: ControlEngine, groups: PromptGroups, options: DecensorOptions, base_logits: Sequence[Any] | None
 ) -> dict[str, Any]:
-    prompts = [*groups.report_targets, *groups.report_controls, *groups.report_harm]
-    found = answers(engine, prompts, options.report_tokens)
+    found = answers(engine, _report_prompts(groups), options.report_tokens)
     return _scored(groups, found, first_token_logits(engine, groups.report_neutral), base_logits)
+
+
+def _report_prompts(groups: PromptGroups) -> list[Prompt]:
+    """Held-out targets, then their controls, then harm requests: the order _scored splits them in."""
+    return [*groups.report_targets, *groups.report_controls, *groups.report_harm]
 
 
 def _scored(
@@ -380,7 +392,7 @@ def _base_report(engine: ControlEngine, groups: PromptGroups, options: DecensorO
     """The base model's held-out report, computed once per model and kept: its answers (text, label, fact
     coverage, in prompt order) in base_report.json and its neutral logits in base_logits.npz."""
     answers_file, logits_file = shared / "base_report.json", shared / "base_logits.npz"
-    prompts = [*groups.report_targets, *groups.report_controls, *groups.report_harm]
+    prompts = _report_prompts(groups)
     if answers_file.exists() and logits_file.exists():
         saved = json.loads(answers_file.read_text("utf-8"))
         if [entry["prompt"] for entry in saved] == [prompt.text for prompt in prompts]:
@@ -392,9 +404,7 @@ def _base_report(engine: ControlEngine, groups: PromptGroups, options: DecensorO
                 logits = [kept[f"p{index}"] for index in range(len(kept.files))]
             return _scored(groups, found, logits, None)
     made = _report(engine, groups, options, None)
-    partial = shared / "base_logits.partial.npz"
-    np.savez(partial, **{f"p{index}": row for index, row in enumerate(made["logits"])})  # type: ignore[arg-type]
-    partial.replace(logits_file)
+    save_arrays(logits_file, {f"p{index}": row for index, row in enumerate(made["logits"])})
     entries = [
         {"prompt": answer.prompt.text, "text": answer.text, "label": answer.label, "coverage": answer.coverage}
         for answer in made["answers"]
