@@ -120,10 +120,17 @@ def healthy(base_url: str, process: subprocess.Popen[str]) -> bool:
 
 @contextmanager
 def serve_process(args: list[str], *, ready_timeout_s: float) -> Iterator[str]:
-    """`uptake serve ARGS` as a real process on a free loopback port; its base URL once /health is 200.
-    Stopped with SIGINT, as a user stops it, and killed only if that does not end it."""
+    """`uptake serve ARGS` as a real process on a free loopback port; its base URL once /health is 200."""
     port = free_port()
-    command = [*SERVE, *args, "--port", str(port), "--log-level", "warning"]
+    with server_process([*SERVE, *args, "--port", str(port), "--log-level", "warning"], port,
+                        ready_timeout_s=ready_timeout_s) as base_url:
+        yield base_url
+
+
+@contextmanager
+def server_process(command: list[str], port: int, *, ready_timeout_s: float) -> Iterator[str]:
+    """A server started by `command` on loopback `port`; its base URL once /health is 200. Stopped with
+    SIGINT, as a user stops it, and killed only if that does not end it; it must then exit 0."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:

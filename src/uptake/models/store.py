@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -202,6 +203,14 @@ class Store:
                 "SELECT report FROM scans WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
             ).fetchone()
         return json.loads(row["report"]) if row else None
+
+    def last_scans(self) -> dict[str, dict[str, Any]]:
+        """The newest scan report of every scanned blob, by sha256, in one query."""
+        with contextlib.closing(self._db()) as db:
+            rows = db.execute(
+                "SELECT sha256, report FROM scans WHERE id IN (SELECT MAX(id) FROM scans GROUP BY sha256)"
+            ).fetchall()
+        return {row["sha256"]: json.loads(row["report"]) for row in rows}
 
     def clear_temp(self, prefix: str) -> None:
         for leftover in self.tmp.glob(f"{prefix}*"):

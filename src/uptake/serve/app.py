@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from uptake import __version__
 from uptake.serve import chat, completions, embeddings
@@ -18,6 +18,8 @@ from uptake.serve.metrics import CONTENT_TYPE, ServerMetrics
 from uptake.serve.openai_schema import ChatCompletionChunk, Health, ModelCard, ModelList
 from uptake.serve.registry import ModelRegistry, ServedModel
 from uptake.serve.state import ERROR_RESPONSES, ServerState, server_state
+from uptake.serve.web.security import SecurityHeaders, Sessions
+from uptake.settings import Settings, get_settings
 
 router = APIRouter()
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -74,8 +76,19 @@ def _openapi_document(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(models: ModelRegistry, *, api_keys: Sequence[str] = (), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The app for `models` (loaded or still loading). With `api_keys`, every route but /health needs one."""
+def create_app(
+    models: ModelRegistry,
+    *,
+    api_keys: Sequence[str] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
+    ui: bool = False,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """The app for `models` (loaded or still loading). With `api_keys`, every route but /health needs one.
+
+    With `ui`, the web console is served too, under /ui (and / leads there), on the store and runs of
+    `settings` (default: the current settings).
+    """
     server_metrics = ServerMetrics(models)
     app = FastAPI(
         title="uptake",
@@ -89,7 +102,32 @@ def create_app(models: ModelRegistry, *, api_keys: Sequence[str] = (), max_body_
     install_error_handlers(app)
     for module_router in (router, chat.router, completions.router, embeddings.router):
         app.include_router(module_router)
-    # Added last is outermost: the guard sees (and counts) every answer, the refusals of auth included.
-    app.add_middleware(BearerAuth, keys=tuple(api_keys))
+    sessions = _mount_console(app, tuple(api_keys), settings or get_settings()) if ui else None
+    # Added last is outermost: the guard sees (and counts) every answer, the refusals of auth included, and
+    # every answer, the guard's own included, carries the security headers.
+    app.add_middleware(BearerAuth, keys=tuple(api_keys), sessions=sessions)
     app.add_middleware(Guard, metrics=server_metrics, max_body_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _mount_console(app: FastAPI, api_keys: tuple[str, ...], settings: Settings) -> Sessions:
+    from fastapi.staticfiles import StaticFiles
+
+    from uptake.serve.web.routes import STATIC_DIR, Console
+    from uptake.serve.web.routes import router as console_router
+
+    sessions = Sessions()
+    app.state.console = Console(settings, api_keys, sessions)
+    app.include_router(console_router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:  # browsers ask for it on the stand-alone reports; no icon, no 404
+        return Response(status_code=204)
+
+    return sessions

@@ -28,6 +28,7 @@ class ServeOptions:
     insecure: bool = False
     log_level: str = "info"
     flash_attention: bool | None = False  # None: the engine decides; off keeps batched greedy text exact
+    ui: bool = True  # the web console under /ui
 
 
 def served_name(source: str) -> str:
@@ -84,12 +85,15 @@ def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Sett
         raise UsageError("no model to serve; name at least one (e.g. 'uptake serve qwen2.5-coder:0.5b').")
     settings = settings or get_settings()
     models = ModelRegistry()
-    app = create_app(models, api_keys=options.api_keys)
+    app = create_app(models, api_keys=options.api_keys, ui=options.ui, settings=settings)
     # Loading silences llama.cpp's C logs by pointing fd 2 at /dev/null for a moment, on the loader's
     # thread; the server's own log must not fall into that hole, so it writes to a copy of fd 2.
     server_log = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
     saved_stderr, sys.stderr = sys.stderr, server_log
     loader = load_in_background(models, specs, lambda spec: load_served_model(spec, options, settings))
+    if options.ui:
+        shown = f"[{options.host}]" if ":" in options.host else options.host
+        print(f"web console: http://{shown}:{options.port}/ui/", file=server_log)
     try:
         uvicorn.run(app, host=options.host, port=options.port, log_level=options.log_level, timeout_graceful_shutdown=5)
     finally:
