@@ -51,6 +51,9 @@ def serve(
         ),
     ] = FlashAttention.off,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+    ui: Annotated[
+        bool, typer.Option("--ui/--no-ui", help="Serve the web console under /ui (behind the API key when one is set).")
+    ] = True,
     adapter: Annotated[
         list[str] | None,
         typer.Option("--adapter", help="Also serve each model with this LoRA adapter, as MODEL+ADAPTER (repeatable): "
@@ -77,6 +80,7 @@ def serve(
         insecure=insecure,
         log_level=log_level,
         flash_attention={"on": True, "off": False, "auto": None}[flash_attention.value],
+        ui=ui,
     )
     check_exposure(options.host, options.api_keys, options.insecure)
     bases = models or [settings.default_model]
