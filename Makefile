@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PROMPT := Explain in two sentences what a hash function is.
 
-.PHONY: demo test test-fast test-slow lint install clean
+.PHONY: demo test test-fast test-slow lint install browser clean
 
 # llama.cpp is compiled for a CPU level that x86-64 servers of the last decade share (AVX2, FMA, F16C),
 # not for -march=native: a virtual machine may report AMX or other extensions it does not let a program
@@ -41,7 +41,15 @@ demo: $(STAMP)
 	@# a sector task on 30 rows; exit 4 says a gate failed, which is a result, not a broken demo
 	$(BIN)/uptake task run reviews-sentiment --limit 30 || [ $$? -eq 4 ]
 
-test: $(STAMP) lint test-fast test-slow
+test: $(STAMP) browser lint test-fast test-slow
+
+# The web console's browser suite drives Debian's chromium (Playwright cannot download a browser here); it is
+# installed with the system's package manager once, as root (CI runs as root), or by hand with sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "the browser suite needs chromium: run 'sudo apt-get install chromium'"; exit 1; fi; \
+	  echo "installing chromium for the browser suite (apt-get, once per machine)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -7,6 +7,7 @@ one end-to-end test serve the tiny GGUF on the real llama.cpp engine.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -128,10 +129,13 @@ def serve_process(args: list[str], *, ready_timeout_s: float) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(command: list[str], port: int, *, ready_timeout_s: float) -> Iterator[str]:
-    """A server started by `command` on loopback `port`; its base URL once /health is 200. Stopped with
-    SIGINT, as a user stops it, and killed only if that does not end it; it must then exit 0."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def server_process(command: list[str], port: int, *, ready_timeout_s: float,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
+    """A server started by `command` on loopback `port` (with `env` added to the environment); its base URL
+    once /health is 200. Stopped with SIGINT, as a user stops it, and killed only if that does not end it; it
+    must then exit 0."""
+    environment = None if env is None else {**os.environ, **env}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: healthy(base_url, process), what="the server to be ready", timeout_s=ready_timeout_s)
