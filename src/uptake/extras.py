@@ -11,7 +11,7 @@ import importlib
 from uptake.errors import UsageError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "serve": ("fastapi", "uvicorn", "prometheus_client"),
+    "serve": ("fastapi", "uvicorn", "prometheus_client", "python_multipart"),
     "audit": ("scipy", "matplotlib"),
     "scan": ("h5py", "py7zr", "onnx", "cyclonedx"),
     "parquet": ("pyarrow",),

@@ -278,3 +278,19 @@ async def csrf_token_of_login(http: httpx.AsyncClient) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match is not None
     return match.group(1)
+
+
+@pytest.mark.anyio
+async def test_stored_adapters_show_in_the_store_and_as_a_hint_in_chat(
+    uptake_home: Path, tmp_path: Path, models: ModelRegistry
+) -> None:
+    from control_support import store_with_adapter
+
+    store_with_adapter(tmp_path)
+    async with client_for(create_app(models, ui=True, settings=Settings(home=uptake_home))) as http:
+        chat = (await http.get("/ui/")).text
+        assert "<code>first+edit</code>" in chat and "uptake serve first --adapter edit" in chat
+        page = (await http.get("/ui/models")).text
+        assert '<td class="mono">first+edit</td><td>LoRA adapter</td>' in page
+        bom = await http.get("/ui/models/bom", params={"name": "first+edit"})
+        assert bom.status_code == 200 and bom.json()["bomFormat"] == "CycloneDX"

@@ -42,6 +42,9 @@ def test_the_console_is_served_by_default_with_the_store_and_a_streaming_chat(ti
         assert frames[-1] == "data: [DONE]" and len(frames) >= 3
         status = httpx.get(url + "/ui/api/status").json()
         assert status["models"][0]["name"] == "tiny" and status["models"][0]["completion_tokens"] >= 1
+        # On loopback it answers only to loopback names: a page on a DNS name rebound to 127.0.0.1 gets nothing.
+        assert httpx.get(url + "/ui/", headers={"host": "rebound.example"}).status_code == 400
+        assert httpx.get(url + "/v1/models", headers={"host": f"localhost:{port}"}).status_code == 200
 
 
 def test_no_ui_serves_the_api_alone(tiny_gguf: Path) -> None:
@@ -52,10 +55,12 @@ def test_no_ui_serves_the_api_alone(tiny_gguf: Path) -> None:
 
 
 def test_with_a_key_the_console_asks_for_it(tiny_gguf: Path) -> None:
-    command, port = serve(str(tiny_gguf), "--api-key", "sesame")
+    command, port = serve(str(tiny_gguf), "--api-key", "sesame", "--allow-host", "models.internal")
     with server_process(command, port, ready_timeout_s=90) as url:
         redirect = httpx.get(url + "/ui/models")
         assert redirect.status_code == 303 and redirect.headers["location"].startswith("/ui/login")
         login = httpx.get(url + "/ui/login")
         assert login.status_code == 200 and 'type="password"' in login.text
         assert httpx.get(url + "/v1/models", headers={"authorization": "Bearer sesame"}).status_code == 200
+        proxied = httpx.get(url + "/v1/models", headers={"authorization": "Bearer sesame", "host": "models.internal"})
+        assert proxied.status_code == 200  # a name given with --allow-host

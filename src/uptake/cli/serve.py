@@ -54,6 +54,12 @@ def serve(
     ui: Annotated[
         bool, typer.Option("--ui/--no-ui", help="Serve the web console under /ui (behind the API key when one is set).")
     ] = True,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-host", help="On a loopback bind, a Host name to answer besides localhost and "
+                     "127.0.0.1, e.g. a reverse proxy's (repeatable); others get 400, as a guard against DNS "
+                     "rebinding."),
+    ] = None,
     adapter: Annotated[
         list[str] | None,
         typer.Option("--adapter", help="Also serve each model with this LoRA adapter, as MODEL+ADAPTER (repeatable): "
@@ -81,6 +87,7 @@ def serve(
         log_level=log_level,
         flash_attention={"on": True, "off": False, "auto": None}[flash_attention.value],
         ui=ui,
+        allowed_hosts=tuple(host.strip().lower() for host in allow_host or [] if host.strip()),
     )
     check_exposure(options.host, options.api_keys, options.insecure)
     bases = models or [settings.default_model]

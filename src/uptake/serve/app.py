@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from uptake import __version__
 from uptake.serve import chat, completions, embeddings
@@ -83,11 +84,14 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     ui: bool = False,
     settings: Settings | None = None,
+    trusted_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The app for `models` (loaded or still loading). With `api_keys`, every route but /health needs one.
 
     With `ui`, the web console is served too, under /ui (and / leads there), on the store and runs of
-    `settings` (default: the current settings).
+    `settings` (default: the current settings). With `trusted_hosts`, a request whose Host header names
+    another host is refused (400): a server on loopback answers only to loopback names, so a web page cannot
+    reach it through a DNS name rebound to 127.0.0.1.
     """
     server_metrics = ServerMetrics(models)
     app = FastAPI(
@@ -103,6 +107,8 @@ def create_app(
     for module_router in (router, chat.router, completions.router, embeddings.router):
         app.include_router(module_router)
     sessions = _mount_console(app, tuple(api_keys), settings or get_settings()) if ui else None
+    if trusted_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(trusted_hosts))
     # Added last is outermost: the guard sees (and counts) every answer, the refusals of auth included, and
     # every answer, the guard's own included, carries the security headers.
     app.add_middleware(BearerAuth, keys=tuple(api_keys), sessions=sessions)

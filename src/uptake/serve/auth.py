@@ -30,6 +30,9 @@ def api_keys_from(flags: Sequence[str], environ: dict[str, str] | None = None) -
     return tuple(dict.fromkeys(key for key in keys if key))
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

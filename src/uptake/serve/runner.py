@@ -10,7 +10,7 @@ from pathlib import Path
 
 from uptake.errors import UsageError
 from uptake.serve.app import create_app
-from uptake.serve.auth import check_exposure
+from uptake.serve.auth import LOOPBACK_NAMES, check_exposure, is_loopback
 from uptake.serve.registry import ModelRegistry, ModelSpec, ServedModel, load_in_background
 from uptake.settings import Settings, get_settings
 
@@ -29,6 +29,7 @@ class ServeOptions:
     log_level: str = "info"
     flash_attention: bool | None = False  # None: the engine decides; off keeps batched greedy text exact
     ui: bool = True  # the web console under /ui
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback's own, on a loopback bind
 
 
 def served_name(source: str) -> str:
@@ -85,7 +86,8 @@ def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Sett
         raise UsageError("no model to serve; name at least one (e.g. 'uptake serve qwen2.5-coder:0.5b').")
     settings = settings or get_settings()
     models = ModelRegistry()
-    app = create_app(models, api_keys=options.api_keys, ui=options.ui, settings=settings)
+    trusted = (*LOOPBACK_NAMES, *options.allowed_hosts) if is_loopback(options.host) else None
+    app = create_app(models, api_keys=options.api_keys, ui=options.ui, settings=settings, trusted_hosts=trusted)
     # Loading silences llama.cpp's C logs by pointing fd 2 at /dev/null for a moment, on the loader's
     # thread; the server's own log must not fall into that hole, so it writes to a copy of fd 2.
     server_log = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")

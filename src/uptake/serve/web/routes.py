@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from uptake.apply.review import GOLD_FILE, record_decision
 from uptake.audit.censorship.runs import RunIndex, locate_run
 from uptake.errors import UptakeError, UsageError
-from uptake.models.store import Store
+from uptake.models.store import AdapterStore, Store
 from uptake.serve.auth import key_matches
 from uptake.serve.state import server_state
 from uptake.serve.web import audits_view, models_view, tasks_view
@@ -98,8 +98,10 @@ def console(request: Request) -> Console:
 async def chat_page(request: Request) -> Response:
     models = server_state(request).models
     names = [name for served in models.models() for name in (served.name, *served.aliases)]
-    return console(request).page(request, "chat.html", title="Chat", active="chat", models=names,
-                                 loading=models.state == "loading")
+    app = console(request)
+    unserved = [adapter for adapter in AdapterStore(app.store).list() if adapter.reference not in names]
+    return app.page(request, "chat.html", title="Chat", active="chat", models=names, unserved=unserved,
+                    loading=models.state == "loading")
 
 
 # Models
