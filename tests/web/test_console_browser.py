@@ -20,17 +20,10 @@ import pytest
 from browser_support import Recorder, chromium_path, mock_console, screenshot
 from playwright.sync_api import sync_playwright
 
-from console_data import PROBE, populate
+from console_data import PROBE
 from polling import wait_for
 
 API_KEY = "console-test-key"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("console-home")
-    populate(home, models=2, audits=2)
-    return home
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from serve_support import mock_engine
 
-from console_data import PROBE, populate
+from console_data import PROBE
 from uptake.serve.app import create_app
 from uptake.serve.registry import ModelRegistry, ServedModel
 from uptake.serve.web.security import CONTENT_SECURITY_POLICY
@@ -21,13 +21,6 @@ from uptake.settings import Settings
 BASE = "http://console.test"
 ESCAPED = "&lt;script&gt;window.__xss"
 KEY = "page-test-key"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("console-pages")
-    populate(home, models=2, audits=2)
-    return home
 
 
 @pytest.fixture(scope="module")

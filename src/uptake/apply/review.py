@@ -39,7 +39,7 @@ class ReviewField:
 
 
 def review_rows(folder: TaskRunFolder) -> list[dict[str, Any]]:
-    """The rows the run sent to review, in journal order."""
+    """The rows the run sent to review, by id (the journal's order is the order rows happened to finish in)."""
     path = folder.output_path("review")
     source = path if path.is_file() else folder.journal_path
     if not source.is_file():
@@ -54,7 +54,7 @@ def review_rows(folder: TaskRunFolder) -> list[dict[str, Any]]:
             continue  # a journal's unfinished last line
         if isinstance(row, dict) and row.get("status") == "review":
             rows.append(row)
-    return rows
+    return sorted(rows, key=lambda row: str(row.get("id")))
 
 
 def read_decisions(folder: TaskRunFolder) -> dict[str, dict[str, Any]]:

@@ -120,12 +120,13 @@ def create_app(
 def _mount_console(app: FastAPI, api_keys: tuple[str, ...], settings: Settings) -> Sessions:
     from fastapi.staticfiles import StaticFiles
 
-    from uptake.serve.web.routes import STATIC_DIR, Console
+    from uptake.serve.web.routes import STATIC_DIR, Console, PageError, page_error
     from uptake.serve.web.routes import router as console_router
 
     sessions = Sessions()
     app.state.console = Console(settings, api_keys, sessions)
     app.include_router(console_router)
+    app.add_exception_handler(PageError, page_error)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
 
     @app.get("/", include_in_schema=False)

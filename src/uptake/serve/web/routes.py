@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,6 +25,7 @@ from uptake.apply.review import GOLD_FILE, record_decision
 from uptake.audit.censorship.runs import RunIndex, locate_run
 from uptake.errors import UptakeError, UsageError
 from uptake.models.store import AdapterStore, Store
+from uptake.run_folders import RunFolder
 from uptake.serve.auth import key_matches
 from uptake.serve.state import server_state
 from uptake.serve.web import audits_view, models_view, tasks_view
@@ -83,6 +86,35 @@ class Console:
     def error(self, request: Request, message: str, *, status: int = 404, back: str = "/ui/") -> HTMLResponse:
         return self.page(request, "error.html", status=status, title="Not found" if status == 404 else "Error",
                          message=message, back=back, active="")
+
+
+class PageError(Exception):
+    """A page that cannot be shown: the error page says why, with a link back."""
+
+    def __init__(self, message: str, back: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.message, self.back, self.status = message, back, status
+
+
+@contextmanager
+def shown_as_page(back: str) -> Iterator[None]:
+    """A usage error (an unknown run, say) becomes the error page, not the API's JSON error."""
+    try:
+        yield
+    except UsageError as error:
+        raise PageError(str(error), back) from None
+
+
+async def page_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageError)
+    return console(request).error(request, error.message, status=error.status, back=error.back)
+
+
+def report_file(folder: RunFolder, run_id: str, back: str) -> FileResponse:
+    """A run's stand-alone report.html, as the run wrote it."""
+    if not folder.report_path.is_file():
+        raise PageError(f"run {run_id} has no report.html yet.", back)
+    return FileResponse(folder.report_path, media_type="text/html; charset=utf-8")
 
 
 def console(request: Request) -> Console:
@@ -153,10 +185,8 @@ async def audit_compare_page(request: Request, run: Annotated[list[str] | None, 
     if len(chosen) != 2:
         return app.error(request, f"pick exactly two runs to compare ({len(chosen)} picked).", status=400,
                          back="/ui/audits")
-    try:
+    with shown_as_page("/ui/audits"):
         context = audits_view.audit_compare(chosen[0], chosen[1], app.index)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/audits")
     return app.page(request, "audit_compare.html", title="Compare audits", active="audits", **context)
 
 
@@ -166,12 +196,10 @@ async def audit_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     app = console(request)
-    try:
+    with shown_as_page("/ui/audits"):
         context = audits_view.audit_run(run_id, app.index)
         rows, total = audits_view.answers(run_id, app.index, lang=lang or None, label=label or None, arm=arm or None,
                                           page=page)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/audits")
 
     def query(number: int) -> str:
         return urlencode({key: value for key, value in (("lang", lang), ("label", label), ("arm", arm)) if value}
@@ -188,13 +216,9 @@ async def audit_page(
 @router.get("/audits/{run_id}/report", response_class=HTMLResponse)
 async def audit_report(request: Request, run_id: str) -> Response:
     app = console(request)
-    try:
+    with shown_as_page("/ui/audits"):
         folder = locate_run(audits_view.indexed(run_id, app.index), app.index)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/audits")
-    if not folder.report_path.is_file():
-        return app.error(request, f"run {run_id} has no report.html yet.", back=f"/ui/audits/{run_id}")
-    return FileResponse(folder.report_path, media_type="text/html; charset=utf-8")
+    return report_file(folder, run_id, back=f"/ui/audits/{run_id}")
 
 
 # Tasks
@@ -215,32 +239,22 @@ def _number(value: object) -> str:
 @router.get("/tasks/{run_id}", response_class=HTMLResponse)
 async def task_page(request: Request, run_id: str) -> Response:
     app = console(request)
-    try:
+    with shown_as_page("/ui/tasks"):
         context = tasks_view.task_run(app.settings.home, run_id)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/tasks")
     return app.page(request, "task_run.html", title=f"Task run {run_id}", active="tasks", fmt=_number, **context)
 
 
 @router.get("/tasks/{run_id}/report", response_class=HTMLResponse)
 async def task_report(request: Request, run_id: str) -> Response:
-    app = console(request)
-    try:
-        folder = tasks_view.locate(app.settings.home, run_id)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/tasks")
-    if not folder.report_path.is_file():
-        return app.error(request, f"run {run_id} has no report.html yet.", back=f"/ui/tasks/{run_id}")
-    return FileResponse(folder.report_path, media_type="text/html; charset=utf-8")
+    with shown_as_page("/ui/tasks"):
+        folder = tasks_view.locate(console(request).settings.home, run_id)
+    return report_file(folder, run_id, back=f"/ui/tasks/{run_id}")
 
 
 @router.get("/tasks/{run_id}/gold")
 async def task_gold(request: Request, run_id: str) -> Response:
-    app = console(request)
-    try:
-        folder = tasks_view.locate(app.settings.home, run_id)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/tasks")
+    with shown_as_page("/ui/tasks"):
+        folder = tasks_view.locate(console(request).settings.home, run_id)
     path = folder.directory / GOLD_FILE
     content = path.read_bytes() if path.is_file() else b""
     return Response(content, media_type="application/x-ndjson",
@@ -249,10 +263,8 @@ async def task_gold(request: Request, run_id: str) -> Response:
 
 def _review(request: Request, run_id: str, *, status: int = 200, saved: str = "", message: str = "") -> Response:
     app = console(request)
-    try:
+    with shown_as_page("/ui/tasks"):
         context = tasks_view.review_queue(app.settings.home, run_id)
-    except UsageError as error:
-        return app.error(request, str(error), back="/ui/tasks")
     return app.page(request, "task_review.html", status=status, title=f"Review {run_id}", active="tasks",
                     saved=saved, message=message, **context)
 
