@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -38,7 +37,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _common import save
+from _common import free_port, save
 
 from uptake.models.resolve import is_model_path, resolve_model
 from uptake.settings import get_settings
@@ -70,13 +69,6 @@ class Level:
     tokens_per_second: float
     ttft_p50_s: float
     ttft_p95_s: float
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # The CPU level the Makefile builds llama-cpp-python for (its LLAMA_CMAKE_ARGS), so that both servers run

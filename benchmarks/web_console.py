@@ -20,7 +20,6 @@ import argparse
 import gzip
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import median, save
+from _common import free_port, median, save
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -39,13 +38,6 @@ PEER_UI_CHARACTERS = 937_125  # llama.cpp tools/server/public/index.html at 00d3
 TARGET_MS = 200.0
 TARGET_JS_BYTES = 50 * 1024
 TARGET_SUITE_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def build_home(home: Path, audits: int, models: int) -> dict[str, Any]:

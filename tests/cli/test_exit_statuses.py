@@ -87,6 +87,8 @@ CASES = [
          "api-key"),
     Case("serve", "an unknown model", ("serve", "no-such-model"), 2, "unknown model"),
     Case("serve", "a malformed --alias", ("serve", "{clean}", "--alias", "nonsense"), 2, "ALIAS=MODEL"),
+    Case("serve", "a malformed --allow-host", ("serve", "{clean}", "--allow-host", "http://proxy:8080/"), 2,
+         "--allow-host takes a host name"),
     Case("serve", "a port in use", ("serve", "{clean}", "--port", "{busy port}"), 2, "choose another --port"),
     Case("fit", "a device profile", ("fit", "--device", "raspberry-pi-5-8gb", "--offline", "--json"), 0),
     Case("fit", "an unknown device profile", ("fit", "--device", "toaster"), 2, "unknown device profile"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import socket
 from dataclasses import replace
 from typing import Annotated
@@ -87,7 +88,7 @@ def serve(
         log_level=log_level,
         flash_attention={"on": True, "off": False, "auto": None}[flash_attention.value],
         ui=ui,
-        allowed_hosts=tuple(host.strip().lower() for host in allow_host or [] if host.strip()),
+        allowed_hosts=allowed_hosts(allow_host or []),
     )
     check_exposure(options.host, options.api_keys, options.insecure)
     bases = models or [settings.default_model]
@@ -98,6 +99,21 @@ def serve(
              for spec in model_specs(sources, alias or [])]
     check_port_free(options.host, options.port)
     run_server(specs, options, settings)
+
+
+HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$")
+
+
+def allowed_hosts(names: list[str]) -> tuple[str, ...]:
+    """--allow-host names, checked: a host name (or *.domain, or [IPv6]), without scheme, port or path."""
+    hosts = tuple(name.strip().lower() for name in names)
+    for host in hosts:
+        if not HOST_NAME.match(host):
+            raise UsageError(
+                f"--allow-host takes a host name such as proxy.example.org or *.example.org, got '{host}' "
+                "(no scheme, port or path)."
+            )
+    return hosts
 
 
 def check_port_free(host: str, port: int) -> None:
