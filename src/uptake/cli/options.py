@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
@@ -18,3 +19,29 @@ AdapterOption = Annotated[
                  "the same as naming the model MODEL+ADAPTER."),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Register even a file the artifact scan calls dangerous.")]
+
+
+class Backend(enum.StrEnum):
+    local = "local"
+    http = "http"
+    ray = "ray"
+
+
+BackendOption = Annotated[
+    Backend | None,
+    typer.Option("--backend", help="Where the rows run: local (an engine in this process), http (--endpoint), or "
+                 "ray (replicas on a Ray cluster). Default: local, or http with --endpoint."),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", help="With --backend ray: 'auto' (the cluster 'ray start' began), ray://HOST:PORT, "
+                 "or HOST:PORT (default: a Ray instance on this machine)."),
+]
+ReplicasOption = Annotated[
+    int | None, typer.Option("--replicas", min=1, help="With --backend ray: replicas, each with its own engine "
+                             "(default: 2).")
+]
+CpusPerReplicaOption = Annotated[
+    int | None, typer.Option("--cpus-per-replica", min=1, help="With --backend ray: CPUs (threads) per replica "
+                             "(default: 1).")
+]

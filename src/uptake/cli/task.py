@@ -17,7 +17,15 @@ from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 
-from uptake.cli.options import JsonOption
+from uptake.cli.backends import backend_for, ray_options, refuse_ray_flags
+from uptake.cli.options import (
+    AddressOption,
+    Backend,
+    BackendOption,
+    CpusPerReplicaOption,
+    JsonOption,
+    ReplicasOption,
+)
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
 from uptake.errors import InterruptedRunError, UsageError
 from uptake.settings import get_settings
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
     from uptake.apply.runner import TaskRunFolder
     from uptake.apply.spec import Task
     from uptake.executors.base import Executor
+    from uptake.executors.ray import RayOptions
 
 EXIT_GATE_FAILED = 4  # the run finished and a gate failed: CI can tell this from a crash (1) or a typo (2)
 TASK_PARALLEL = 16  # sequences decoded together for a task, unless UPTAKE_PARALLEL says otherwise
@@ -64,6 +73,10 @@ def run(
         bool, typer.Option("--no-grammar", help="Do not enforce the schema (to measure what the grammar buys).")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Run folder (default: UPTAKE_HOME/tasks/RUN_ID).")] = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
+    replicas: ReplicasOption = None,
+    cpus_per_replica: CpusPerReplicaOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Run a task's rows through a model; score them, judge the gates, write the results and a report.
@@ -80,6 +93,7 @@ def run(
     settings = get_settings()
     command = shlex.join(["uptake", *sys.argv[1:]])
     task = load_task(task_path(task_name))
+    recorded_backend: dict[str, Any] | None = None
     if resume is not None:
         given = {"--limit": limit, "--input": input_path, "--no-grammar": no_grammar or None, "--out": out}
         named = [name for name, value in given.items() if value is not None]
@@ -88,14 +102,19 @@ def run(
         folder = locate_run(resume, settings.home)
         recorded = folder.read_settings()
         model = model or (recorded.get("model") or {}).get("name")
-        endpoint = endpoint or (recorded.get("backend") or {}).get("endpoint")
+        recorded_backend = recorded.get("backend") or {}
+        endpoint = endpoint or recorded_backend.get("endpoint")
         options = RunOptions(**recorded["options"])
     else:
         if input_path is not None and not input_path.is_file():
             raise UsageError(f"--input {input_path} does not exist.")
         options = RunOptions(limit, not no_grammar, None if input_path is None else str(input_path.resolve()))
     load_rows(task, options)  # a malformed file, or gold that does not match, is refused before any model loads
-    with _executor(model, endpoint, api_key, concurrency, json_output) as (executor, identity):
+    chosen = backend_for(backend, endpoint, recorded_backend)
+    refuse_ray_flags(chosen, address, replicas, cpus_per_replica)
+    ray = ray_options(address, replicas, cpus_per_replica, recorded_backend, parallel=_parallel(),
+                      context_size=_context()) if chosen is Backend.ray else None
+    with _executor(model, endpoint, api_key, concurrency, json_output, ray) as (executor, identity):
         if resume is not None:
             settings_record = resume_settings(folder, task, identity, command)
         else:
@@ -110,11 +129,28 @@ def run(
         raise typer.Exit(EXIT_GATE_FAILED)
 
 
+def _parallel() -> int:
+    settings = get_settings()
+    return settings.parallel if "parallel" in settings.model_fields_set else TASK_PARALLEL
+
+
+def _context() -> int:
+    settings = get_settings()
+    return settings.context_size if "context_size" in settings.model_fields_set else TASK_CONTEXT
+
+
 @contextmanager
 def _executor(
-    model: str | None, endpoint: str | None, api_key: str | None, concurrency: int, quiet: bool
+    model: str | None, endpoint: str | None, api_key: str | None, concurrency: int, quiet: bool,
+    ray: RayOptions | None = None,
 ) -> Iterator[tuple[Executor, dict[str, Any] | None]]:
     """The executor a run uses, and the identity of the model it records (None when only a server knows)."""
+    if ray is not None:
+        from uptake.cli.backends import ray_executor
+
+        with ray_executor(model, ray, quiet) as (executor, identity):
+            yield executor, identity
+        return
     if endpoint is not None:
         from uptake.executors.http import HttpExecutor
 
@@ -129,12 +165,7 @@ def _executor(
 
     settings = get_settings()
     resolved = resolve_with_progress(model or settings.default_model, quiet)
-    chosen = settings.model_fields_set
-    engine = load_engine(
-        resolved, settings,
-        context_size=settings.context_size if "context_size" in chosen else TASK_CONTEXT,
-        parallel=settings.parallel if "parallel" in chosen else TASK_PARALLEL,
-    )
+    engine = load_engine(resolved, settings, context_size=_context(), parallel=_parallel())
     try:
         engine.start()
         yield LocalExecutor(engine), identify_model(resolved, model).as_dict()

@@ -1,0 +1,175 @@
+"""`--backend ray` as users run it: the installed `uptake` in its own process, driving a local Ray cluster of
+two nodes on loopback that these tests start (usage stats off, object stores capped), on the tiny real GGUF.
+
+Faults are real process kills: a replica's process (Ray restarts it and sends its requests again), and the
+driver itself (SIGKILL, then --resume). The journal must end with every row exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from polling import wait_for
+from task_files import SCHEMA, many_rows, write_task
+from tiny_gguf import write_tiny_gguf
+
+UPTAKE = Path(sys.executable).with_name("uptake")
+OBJECT_STORE = 80 * 1024**2
+TIMING_FIELDS = ("seconds",)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """Two Ray nodes of one CPU each on this machine; this process is connected to it (to find replicas)."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "object_store_memory": OBJECT_STORE, "include_dashboard": False})
+    cluster.add_node(num_cpus=1, object_store_memory=OBJECT_STORE)
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        yield str(cluster.address)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("model") / "tiny.gguf")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    # One sequence per engine: greedy text then does not depend on what else is in the batch, so the rows of
+    # every backend can be compared word for word.
+    return os.environ.copy() | {"UPTAKE_HOME": str(tmp_path / "home"), "UPTAKE_THREADS": "1",
+                                "UPTAKE_PARALLEL": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def uptake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(UPTAKE), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def long_task(folder: Path, rows: int) -> Path:
+    schema = json.loads(json.dumps(SCHEMA))
+    schema["properties"]["location"] = {"type": ["string", "null"], "maxLength": 300}  # rows that take a while
+    return write_task(folder, rows=many_rows(rows), output={"max_tokens": 96, "schema": schema}, gold=None,
+                      gates=[])
+
+
+def journal_rows(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "rows.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def comparable(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["id"]: {k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rows}
+
+
+def test_a_task_on_ray_gives_the_rows_of_the_local_engine(cluster: str, tiny: Path, tmp_path: Path,
+                                                          env: dict[str, str]) -> None:
+    task = write_task(tmp_path / "task", rows=many_rows(12))
+    local = uptake("task", "run", str(task), "--model", str(tiny), "--out", str(tmp_path / "local"), "--json",
+                   env=env)
+    assert local.returncode in (0, 4), local.stderr
+    on_ray = uptake("task", "run", str(task), "--model", str(tiny), "--out", str(tmp_path / "ray"), "--json",
+                    "--backend", "ray", "--address", cluster, "--replicas", "2", env=env)
+    assert on_ray.returncode == local.returncode, on_ray.stderr
+    summary = json.loads(on_ray.stdout)
+    assert summary["backend"]["kind"] == "ray" and summary["backend"]["replicas"] == 2
+    assert summary["backend"]["nodes"] == 2  # one replica per one-CPU node
+    assert comparable(journal_rows(tmp_path / "ray")) == comparable(journal_rows(tmp_path / "local"))
+    assert summary["counts"] == json.loads(local.stdout)["counts"]
+
+
+def replica_pids() -> list[int]:
+    """The processes of live replicas: Ray titles an actor's worker process 'ray::ModelReplica'."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::ModelReplica"):
+                pids.append(int(entry.name))
+    return pids
+
+
+def start_run(task: Path, model: Path, out: Path, cluster: str, env: dict[str, str],
+              *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(UPTAKE), "task", "run", str(task), "--model", str(model), "--out", str(out),
+                             "--backend", "ray", "--address", cluster, "--replicas", "2", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def check_every_row_once(out: Path, expected: int) -> None:
+    rows = journal_rows(out)
+    ids = [row["id"] for row in rows]
+    assert len(ids) == len(set(ids)), "a row was journaled twice"
+    assert len(ids) == expected, f"{expected - len(ids)} rows missing"
+    assert [row["id"] for row in rows if row["status"] == "error"] == []
+
+
+def test_a_replica_killed_mid_run_is_restarted_and_no_row_is_lost_or_doubled(
+    cluster: str, tiny: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    task, out = long_task(tmp_path / "task", 160), tmp_path / "run"
+    process = start_run(task, tiny, out, cluster, env)
+    try:
+        wait_for(lambda: len(journal_rows(out)) >= 10 or process.poll() is not None, what="rows", timeout_s=120)
+        assert process.poll() is None, "the run finished before a replica could be killed; give it more rows"
+        victim = replica_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        _, stderr = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    check_every_row_once(out, 160)
+
+
+def test_the_driver_killed_then_resumed_leaves_no_duplicate_and_no_missing_row(
+    cluster: str, tiny: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    task, out = long_task(tmp_path / "task", 160), tmp_path / "run"
+    process = start_run(task, tiny, out, cluster, env)
+    try:
+        wait_for(lambda: len(journal_rows(out)) >= 10 or process.poll() is not None, what="rows", timeout_s=120)
+        assert process.poll() is None, "the run finished before it could be killed; give it more rows"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    before = len(journal_rows(out))
+    assert 10 <= before < 160
+    resumed = uptake("task", "run", str(task), "--resume", str(out), "--address", cluster, "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    check_every_row_once(out, 160)
+    summary = json.loads(resumed.stdout)
+    assert summary["backend"]["kind"] == "ray"  # the run's own backend, from its record
+    assert summary["speed"]["rows_run"] <= 160 - before + 1
+
+
+def test_ray_usage_errors_are_one_line(cluster: str, tiny: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    task = write_task(tmp_path / "task")
+    too_big = uptake("task", "run", str(task), "--model", str(tiny), "--backend", "ray", "--address", cluster,
+                     "--replicas", "3", env=env)
+    assert too_big.returncode == 2 and "the cluster has 2 CPUs" in too_big.stderr
+    assert "Traceback" not in too_big.stderr
+    stray = uptake("task", "run", str(task), "--model", str(tiny), "--replicas", "2", env=env)
+    assert stray.returncode == 2 and "--backend ray" in stray.stderr
