@@ -19,6 +19,7 @@ block at a time, which idles replicas at block ends and loses a whole block on a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, replace
@@ -188,10 +189,8 @@ class RayExecutor:
         if not ray.is_initialized():
             return
         for replica in getattr(self, "replicas", []):
-            try:
+            with contextlib.suppress(ray.exceptions.RayError):  # already gone
                 ray.kill(replica)
-            except ray.exceptions.RayError:
-                pass  # already gone
         if self._started_ray:
             ray.shutdown()
 
