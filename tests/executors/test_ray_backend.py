@@ -173,3 +173,24 @@ def test_ray_usage_errors_are_one_line(cluster: str, tiny: Path, tmp_path: Path,
     assert "Traceback" not in too_big.stderr
     stray = uptake("task", "run", str(task), "--model", str(tiny), "--replicas", "2", env=env)
     assert stray.returncode == 2 and "--backend ray" in stray.stderr
+
+
+def audit_rows(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    folder = Path(summary["run"]["directory"])
+    rows = [json.loads(line) for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {f"{row['probe_id']}/{row['lang']}/{row['sample']}": {k: v for k, v in row.items()
+                                                                 if k not in ("prompt_s", "decode_s")} for row in rows}
+
+
+def test_an_audit_on_ray_gives_the_rows_of_the_local_engine(cluster: str, tiny: Path, env: dict[str, str]) -> None:
+    args = ("audit", "censorship", str(tiny), "--topics", "tiananmen-1989,liu-xiaobo", "--langs", "en,zh-Hans",
+            "--baselines", "1", "--max-tokens", "16", "--json")
+    local = uptake(*args, env=env)
+    assert local.returncode == 0, local.stderr
+    on_ray = uptake(*args, "--backend", "ray", "--address", cluster, "--replicas", "2", env=env)
+    assert on_ray.returncode == 0, on_ray.stderr
+    local_summary, ray_summary = json.loads(local.stdout), json.loads(on_ray.stdout)
+    assert ray_summary["reproduce"]["engine"]["engine"].startswith("ray:")
+    rows = audit_rows(ray_summary)
+    assert len(rows) == local_summary["counts"]["completed"] == 12
+    assert rows == audit_rows(local_summary)

@@ -16,7 +16,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from uptake.cli.options import AdapterOption
+from uptake.cli.options import (
+    AdapterOption,
+    AddressOption,
+    Backend,
+    BackendOption,
+    CpusPerReplicaOption,
+    ReplicasOption,
+)
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
 from uptake.errors import InterruptedRunError, UsageError
 from uptake.models.resolve import with_adapter
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
     from uptake.audit.censorship.records import ClassifierSettings
     from uptake.audit.censorship.runner import AuditOutcome
     from uptake.audit.censorship.session import AuditSession
+    from uptake.executors.ray import RayOptions
 
 class Mode(StrEnum):
     rules = "rules"
@@ -132,6 +140,10 @@ def censorship(
         str | None, typer.Option(metavar="RUN_ID", help="Finish a stopped run (its id or folder), same settings.")
     ] = None,
     adapter: AdapterOption = None,
+    backend: BackendOption = None,
+    address: AddressOption = None,
+    replicas: ReplicasOption = None,
+    cpus_per_replica: CpusPerReplicaOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print summary.json instead of tables.")] = False,
 ) -> None:
     """Ask a model PRC-sensitive questions and matched controls; measure the censorship gap.
@@ -151,6 +163,7 @@ def censorship(
     index = RunIndex(Store().db_path)
     command = shlex.join(["uptake", *sys.argv[1:]])
     started = time.perf_counter()
+    ray = _ray_backend(backend, address, replicas, cpus_per_replica)
     with ExitStack() as stack:
         if resume is not None:
             given = {"MODEL": model, "--adapter": adapter, "--quick": quick or None, "--langs": langs,
@@ -160,7 +173,7 @@ def censorship(
             _refuse_new_settings(given)
             resolve = partial(resolve_with_progress, quiet=json_output)
             session = stack.enter_context(
-                resumed_audit(resume, index=index, command=command, judge_key=judge_key, resolve=resolve)
+                resumed_audit(resume, index=index, command=command, judge_key=judge_key, resolve=resolve, ray=ray)
             )
         else:
             config = AuditConfig.create(
@@ -171,7 +184,8 @@ def censorship(
             chosen = classifier_settings(judge, mode, judge_model, threshold)
             resolved = resolve_with_progress(with_adapter(model or get_settings().default_model, adapter), json_output)
             session = stack.enter_context(
-                started_audit(resolved, config, chosen, index=index, command=command, out=out, judge_key=judge_key)
+                started_audit(resolved, config, chosen, index=index, command=command, out=out, judge_key=judge_key,
+                              ray=ray)
             )
         outcome = _execute(session, stack, json_output)
     summary = write_outputs(outcome, probe_set, index)
@@ -179,6 +193,22 @@ def censorship(
         print_json(summary)
         return
     _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
+
+
+def _ray_backend(backend: Backend | None, address: str | None, replicas: int | None,
+                 cpus: int | None) -> RayOptions | None:
+    """Ray settings when the audit runs there (a resumed audit runs where its flags say: local by default)."""
+    from uptake.audit.censorship.plan import AUDIT_PARALLEL
+    from uptake.cli.backends import backend_for, ray_options, refuse_ray_flags
+
+    if backend is Backend.http:
+        raise UsageError("an audit runs locally or on Ray; to audit a model behind a server, serve it with "
+                         "'uptake serve' on the machine that has it, or use --backend ray.")
+    chosen = backend_for(backend, None)
+    refuse_ray_flags(chosen, address, replicas, cpus)
+    if chosen is not Backend.ray:
+        return None
+    return ray_options(address, replicas, cpus, None, parallel=AUDIT_PARALLEL, context_size=get_settings().context_size)
 
 
 def relabel(

@@ -293,6 +293,15 @@ class GenerationHandle(Protocol):
 
 
 @runtime_checkable
+class BatchEngine(Protocol):
+    """What batch work needs of an engine (the audit): every Engine is one, and so is a pool of Ray replicas."""
+
+    @property
+    def info(self) -> EngineInfo: ...
+
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
+
+
 class Engine(Protocol):
     """What every engine offers. Implementations: LlamaCppEngine, MockEngine."""
 

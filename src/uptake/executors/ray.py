@@ -19,15 +19,17 @@ block at a time, which idles replicas at block ends and loses a whole block on a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from uptake.engines.base import GenerationRequest
-from uptake.errors import UptakeError, UsageError
+from uptake.engines.base import EngineInfo, GenerationRequest, GenerationResult
+from uptake.errors import EngineError, UptakeError, UsageError
 from uptake.executors.base import Completion
 from uptake.extras import require_extra
 from uptake.models.resolve import ResolvedModel
@@ -70,6 +72,13 @@ class ModelReplica:
 
     async def complete(self, request: GenerationRequest) -> Completion:
         return await self.executor.complete(request)
+
+    async def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """The engine's own batch call (the audit's path), off the actor's event loop."""
+        return await asyncio.to_thread(self.engine.generate_batch, requests)
+
+    def info(self) -> EngineInfo:
+        return self.engine.info
 
 
 def verified_copy(model: ResolvedModel, sha256: str) -> ResolvedModel:
@@ -175,6 +184,29 @@ class RayExecutor:
             return Completion("", "error", error=f"ray: {_cause(error)}", seconds=time.perf_counter() - started)
         finally:
             self._in_flight[index] -= 1
+
+    @property
+    def info(self) -> EngineInfo:
+        """The first replica's engine, named as running on Ray, with the sequences of all replicas."""
+        import ray
+
+        first: EngineInfo = ray.get(self.replicas[0].info.remote())
+        return replace(first, engine=f"ray:{first.engine}", parallel=first.parallel * len(self.replicas))
+
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        """A batch split into one contiguous slice per replica, each run by its engine's own batch call; the
+        results in request order. A replica that dies mid-batch is restarted and its slice run again."""
+        import ray
+
+        count = len(self.replicas)
+        size = -(-len(requests) // count) if requests else 0
+        slices = [list(requests[start:start + size]) for start in range(0, len(requests), size or 1)]
+        refs = [self.replicas[index % count].generate_batch.remote(part) for index, part in enumerate(slices)]
+        try:
+            parts: list[list[GenerationResult]] = ray.get(refs)
+        except ray.exceptions.RayError as error:
+            raise EngineError(f"ray: {_cause(error)}") from None
+        return [result for part in parts for result in part]
 
     async def aclose(self) -> None:
         """The replicas belong to whoever started them (`close`), and stay up for the next run."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from uptake.engines.base import Engine
+from uptake.engines.base import BatchEngine
 
 ClassifierMode = Literal["rules", "judge", "combined"]
 CLASSIFIER_MODES: tuple[ClassifierMode, ...] = ("rules", "judge", "combined")
@@ -78,7 +78,7 @@ class EngineRecord:
         )
 
 
-def engine_record(engine: Engine, load: LoadOptions) -> EngineRecord:
+def engine_record(engine: BatchEngine, load: LoadOptions) -> EngineRecord:
     """What the engine was loaded with, as its EngineInfo tells; the chat template is named by its hash."""
     info = engine.info
     return EngineRecord(load, info.engine, info.context_size, info.threads, info.parallel, info.chat_template_sha256)

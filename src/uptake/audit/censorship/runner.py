@@ -21,7 +21,7 @@ from uptake.audit.censorship.probes import ProbeSet
 from uptake.audit.censorship.records import ClassifierSettings, EngineRecord
 from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings, Status
 from uptake.db import utc_now
-from uptake.engines.base import Engine, GenerationRequest, GenerationResult
+from uptake.engines.base import BatchEngine, GenerationRequest, GenerationResult
 from uptake.errors import EngineError, UsageError
 from uptake.provenance import ModelIdentity, package_versions
 from uptake.run_folders import NoProgress, RunProgress, new_run_id
@@ -109,7 +109,7 @@ def check_same_model(settings: RunSettings, model: ModelIdentity) -> None:
 def execute(
     folder: RunFolder,
     settings: RunSettings,
-    engine: Engine,
+    engine: BatchEngine,
     classifier: Classifier,
     probe_set: ProbeSet,
     index: RunIndex,
@@ -144,7 +144,7 @@ def _generate_missing(
     plan: Sequence[PlannedGeneration],
     done: set[str],
     config: AuditConfig,
-    engine: Engine,
+    engine: BatchEngine,
     classifier: Classifier,
     folder: RunFolder,
     progress: AuditProgress,
@@ -165,7 +165,7 @@ def _generate_missing(
 
 
 def _run_chunk(
-    todo: Sequence[PlannedGeneration], config: AuditConfig, engine: Engine, classifier: Classifier
+    todo: Sequence[PlannedGeneration], config: AuditConfig, engine: BatchEngine, classifier: Classifier
 ) -> tuple[list[dict[str, Any]], int]:
     """Rows for the chunk's generations, and how many the engine failed (those get no row)."""
     requests = [request_for(item, config) for item in todo]

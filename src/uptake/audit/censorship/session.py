@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uptake.audit.censorship.classify import Classifier, CombinedClassifier, JudgeClassifier, RuleClassifier
 from uptake.audit.censorship.judge import open_judge
@@ -25,11 +26,14 @@ from uptake.audit.censorship.runner import (
     open_resume,
 )
 from uptake.audit.censorship.runs import RunFolder, RunIndex, RunSettings
-from uptake.engines.base import Engine
+from uptake.engines.base import BatchEngine
 from uptake.errors import UsageError
 from uptake.models.resolve import ResolvedModel, resolve_model
 from uptake.provenance import identify_model
 from uptake.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from uptake.executors.ray import RayOptions
 
 Resolver = Callable[[str], ResolvedModel]
 
@@ -38,7 +42,7 @@ Resolver = Callable[[str], ResolvedModel]
 class AuditSession:
     folder: RunFolder
     settings: RunSettings
-    engine: Engine
+    engine: BatchEngine
     classifier: Classifier
     index: RunIndex
 
@@ -57,7 +61,22 @@ def open_classifier(stack: ExitStack, settings: ClassifierSettings, judge_key: s
     return CombinedClassifier(judge, settings.threshold if settings.threshold is not None else 0.8)
 
 
-def _load(stack: ExitStack, model: ResolvedModel, load: LoadOptions, settings: Settings) -> Engine:
+def _load(stack: ExitStack, model: ResolvedModel, load: LoadOptions, settings: Settings,
+          ray: RayOptions | None) -> BatchEngine:
+    """The engine in this process, or with `ray`, replicas of it on a Ray cluster (each loaded as `load` says)."""
+    if ray is not None:
+        from uptake.executors.ray import RayExecutor
+
+        if model.adapter is not None:
+            raise UsageError("--backend ray does not apply adapters yet; audit MODEL+ADAPTER with --backend local.")
+        sha256 = identify_model(model).sha256
+        if sha256 is None:
+            raise UsageError(f"cannot hash {model.path}; Ray replicas load only a file they can verify.")
+        options = replace(ray, context_size=load.context_size or ray.context_size,
+                          parallel=load.parallel or ray.parallel)
+        executor = RayExecutor(model, sha256, options)
+        stack.callback(executor.close)
+        return executor
     from uptake.engines.loader import load_engine  # llama.cpp loads only when an audit really starts
 
     engine = load_engine(model, settings, **load.as_dict())
@@ -77,14 +96,16 @@ def started_audit(
     judge_key: str | None = None,
     threads: int | None = None,
     settings: Settings | None = None,
+    ray: RayOptions | None = None,
 ) -> Iterator[AuditSession]:
-    """A new run of `config` on `model`; the folder is UPTAKE_HOME/runs/RUN_ID unless `out` is given."""
+    """A new run of `config` on `model`; the folder is UPTAKE_HOME/runs/RUN_ID unless `out` is given. With
+    `ray`, the generations run on replicas on a Ray cluster."""
     settings = settings or get_settings()
     load = LoadOptions(**load_options_for(config, settings))
     if threads is not None:
         load = LoadOptions(load.context_size, threads, load.parallel)
     with ExitStack() as stack:
-        engine = _load(stack, model, load, settings)
+        engine = _load(stack, model, load, settings, ray)
         opened = open_classifier(stack, classifier, judge_key)
         folder, run_settings = create_run(
             config=config, model=identify_model(model), engine=engine_record(engine, load), classifier=classifier,
@@ -102,6 +123,7 @@ def resumed_audit(
     judge_key: str | None = None,
     resolve: Resolver | None = None,
     settings: Settings | None = None,
+    ray: RayOptions | None = None,
 ) -> Iterator[AuditSession]:
     """An unfinished run (its id or folder) with its own settings; the model must still be the same file."""
     settings = settings or get_settings()
@@ -109,6 +131,6 @@ def resumed_audit(
     model = (resolve or (lambda name: resolve_model(name, settings)))(run_settings.model.name)
     check_same_model(run_settings, identify_model(model, given_as=run_settings.model.name))
     with ExitStack() as stack:
-        engine = _load(stack, model, run_settings.engine.load, settings)
+        engine = _load(stack, model, run_settings.engine.load, settings, ray)
         opened = open_classifier(stack, run_settings.classifier, judge_key)
         yield AuditSession(folder, run_settings, engine, opened, index)
