@@ -7,6 +7,7 @@ driver itself (SIGKILL, then --resume). The journal must end with every row exac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -194,3 +195,54 @@ def test_an_audit_on_ray_gives_the_rows_of_the_local_engine(cluster: str, tiny: 
     rows = audit_rows(ray_summary)
     assert len(rows) == local_summary["counts"]["completed"] == 12
     assert rows == audit_rows(local_summary)
+
+
+def test_serve_on_ray_answers_the_openai_client_from_two_replicas(cluster: str, tiny: Path,
+                                                                   env: dict[str, str]) -> None:
+    import httpx
+    import openai
+    from serve_support import free_port
+
+    port = free_port()
+    process = subprocess.Popen([str(UPTAKE), "serve", str(tiny), "--ray", "--address", cluster, "--replicas", "2",
+                                "--port", str(port), "--ctx", "256", "--parallel", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate()[1][-2000:])
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(healthy, what="Ray Serve to answer /health", timeout_s=120)
+        client = openai.OpenAI(api_key="unused", base_url=f"{url}/v1", max_retries=0)
+        messages: Any = [{"role": "user", "content": "hello"}]
+        whole = client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0)
+        streamed = "".join(chunk.choices[0].delta.content or "" for chunk in client.chat.completions.create(
+            model="tiny", messages=messages, max_tokens=6, temperature=0, stream=True) if chunk.choices)
+        assert streamed == whole.choices[0].message.content
+        assert "uptake_completion_tokens_total" in httpx.get(f"{url}/metrics").text
+
+        async def one(client: httpx.AsyncClient) -> str:
+            body = {"model": "tiny", "messages": messages, "max_tokens": 48}
+            answer = await client.post(f"{url}/v1/chat/completions", json=body, timeout=60)
+            return answer.headers["x-uptake-replica"]
+
+        async def many() -> set[str]:
+            async with httpx.AsyncClient() as client:
+                return set(await asyncio.gather(*(one(client) for _ in range(8))))
+
+        replicas = asyncio.run(many())
+        assert len(replicas) == 2, replicas  # 8 requests, 2 sequences per replica: both replicas answer
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0

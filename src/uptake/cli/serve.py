@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from uptake.cli.options import AddressOption, CpusPerReplicaOption, ReplicasOption
 from uptake.errors import UsageError
 from uptake.extras import require_extra
 from uptake.settings import get_settings
@@ -61,6 +62,19 @@ def serve(
                      "127.0.0.1, e.g. a reverse proxy's (repeatable); others get 400, as a guard against DNS "
                      "rebinding."),
     ] = None,
+    on_ray: Annotated[
+        bool, typer.Option("--ray", help="Serve through Ray Serve: --replicas copies of the app, each with its own "
+                           "engines, behind one endpoint.")
+    ] = False,
+    address: AddressOption = None,
+    replicas: ReplicasOption = None,
+    cpus_per_replica: CpusPerReplicaOption = None,
+    min_replicas: Annotated[
+        int | None, typer.Option("--min-replicas", min=1, help="With --ray: let Ray Serve autoscale from this many.")
+    ] = None,
+    max_replicas: Annotated[
+        int | None, typer.Option("--max-replicas", min=1, help="With --ray: ... up to this many replicas.")
+    ] = None,
     adapter: Annotated[
         list[str] | None,
         typer.Option("--adapter", help="Also serve each model with this LoRA adapter, as MODEL+ADAPTER (repeatable): "
@@ -98,7 +112,21 @@ def serve(
     specs = [replace(spec, source=resolve_with_progress(str(spec.source), quiet=False))
              for spec in model_specs(sources, alias or [])]
     check_port_free(options.host, options.port)
-    run_server(specs, options, settings)
+    ray_flags = {"--address": address, "--replicas": replicas, "--cpus-per-replica": cpus_per_replica,
+                 "--min-replicas": min_replicas, "--max-replicas": max_replicas}
+    if not on_ray:
+        stray = [name for name, value in ray_flags.items() if value is not None]
+        if stray:
+            raise UsageError(f"{', '.join(stray)} go(es) with --ray.")
+        run_server(specs, options, settings)
+        return
+    from uptake.provenance import identify_model
+    from uptake.serve.ray_serve import RayServeOptions, run_ray_server
+
+    hashes = [identify_model(spec.source).sha256 or "" for spec in specs]  # type: ignore[arg-type]
+    chosen = RayServeOptions(address=address, replicas=replicas or 2, cpus_per_replica=cpus_per_replica or 1,
+                             min_replicas=min_replicas, max_replicas=max_replicas)
+    run_ray_server(specs, hashes, replace(options, threads=chosen.cpus_per_replica), settings, chosen)
 
 
 HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$")
