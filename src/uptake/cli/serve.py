@@ -105,6 +105,11 @@ def serve(
         allowed_hosts=allowed_hosts(allow_host or []),
     )
     check_exposure(options.host, options.api_keys, options.insecure)
+    ray_flags = {"--address": address, "--replicas": replicas, "--cpus-per-replica": cpus_per_replica,
+                 "--min-replicas": min_replicas, "--max-replicas": max_replicas}
+    stray = [name for name, value in ray_flags.items() if value is not None]
+    if stray and not on_ray:
+        raise UsageError(f"{', '.join(stray)} go(es) with --ray.")
     bases = models or [settings.default_model]
     sources = [*bases, *(with_adapter(base, name) for name in adapter or [] for base in bases)]
     # Resolved once, here: an unknown model fails before the server starts, and a catalog model is
@@ -112,12 +117,7 @@ def serve(
     specs = [replace(spec, source=resolve_with_progress(str(spec.source), quiet=False))
              for spec in model_specs(sources, alias or [])]
     check_port_free(options.host, options.port)
-    ray_flags = {"--address": address, "--replicas": replicas, "--cpus-per-replica": cpus_per_replica,
-                 "--min-replicas": min_replicas, "--max-replicas": max_replicas}
     if not on_ray:
-        stray = [name for name, value in ray_flags.items() if value is not None]
-        if stray:
-            raise UsageError(f"{', '.join(stray)} go(es) with --ray.")
         run_server(specs, options, settings)
         return
     from uptake.provenance import identify_model

@@ -1,0 +1,61 @@
+"""`uptake serve --ray` (Ray Serve, two replicas) vs plain `uptake serve`, same model, same total slots and CPUs.
+
+    .venv/bin/python benchmarks/ray_serve.py [--clients 8] [--requests-per-client 2] [--max-tokens 64]
+
+Plain: one server, 8 sequences, 2 threads. Ray: a Ray instance on this machine, 2 replicas of 1 CPU (one
+thread) and 4 sequences each, behind Ray Serve's proxy. The load generator and its figures are
+serve_throughput.py's (streamed greedy answers, output tokens over the wall time). Target: Ray ≥ 0.9× plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _common import free_port, load, save, settle
+from serve_throughput import measure, running
+
+MODEL = "qwen2.5-coder:0.5b"
+UPTAKE = str(Path(sys.executable).with_name("uptake"))
+
+
+def command(kind: str, port: int, clients: int) -> list[str]:
+    base = [UPTAKE, "serve", MODEL, "--port", str(port), "--ctx", "512", "--log-level", "warning"]
+    if kind == "plain":
+        return [*base, "--parallel", str(clients), "--threads", "2"]
+    return [*base, "--ray", "--replicas", "2", "--cpus-per-replica", "1", "--parallel", str(clients // 2)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests-per-client", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    settle(1.0, 120)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="uptake-ray-serve-") as logs:
+        for kind in ("plain", "ray"):
+            port = free_port()
+            with running(command(kind, port, args.clients), port, Path(logs) / f"{kind}.log") as url:
+                figures = asyncio.run(measure(url, MODEL, args.clients, args.requests_per_client, args.max_tokens))
+            results[kind] = {**figures, "load": load()}
+    ratio = results["ray"]["tokens_per_second"] / results["plain"]["tokens_per_second"]
+    print(f"{args.clients} clients × {args.requests_per_client} requests, {args.max_tokens} tokens each")
+    print(f"{'server':<8}{'tok/s':>9}{'TTFT p50':>10}{'TTFT p95':>10}")
+    for kind, row in results.items():
+        print(f"{kind:<8}{row['tokens_per_second']:>9.1f}{row['ttft_p50_s']:>10.2f}{row['ttft_p95_s']:>10.2f}")
+    print(f"ray / plain throughput: {ratio:.3f} (target ≥ 0.9)")
+    path = save("ray_serve", {"settings": vars(args), "results": results, "ray_over_plain": round(ratio, 3),
+                              "within_target": ratio >= 0.9})
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
