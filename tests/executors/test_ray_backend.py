@@ -246,3 +246,45 @@ def test_serve_on_ray_answers_the_openai_client_from_two_replicas(cluster: str, 
             process.kill()
             process.communicate()
     assert process.returncode == 0
+
+
+def test_on_the_mock_engine_ray_rows_equal_local_rows_at_any_batch_shape(cluster: str, tiny: Path,
+                                                                          tmp_path: Path) -> None:
+    """The scripted engine answers each row by its text alone, so rows must be equal whatever the replicas,
+    sequences and order: this checks the Ray path itself (dispatch, retries, journal), not llama.cpp."""
+    from uptake.apply.runner import RunOptions, create_run, execute
+    from uptake.apply.taskfile import load_task
+    from uptake.engines.base import GenerationRequest
+    from uptake.engines.mock import MockEngine
+    from uptake.executors.local import LocalExecutor
+    from uptake.executors.ray import RayExecutor, RayOptions
+    from uptake.models.download import sha256_file
+    from uptake.models.resolve import resolve_model
+
+    def scripted(model: Any, options: RayOptions) -> MockEngine:
+        def respond(request: GenerationRequest) -> str:
+            words = request.messages[-1].content.split()
+            return json.dumps({"category": "noise", "urgency": "low", "location": words[-1][:20]})
+
+        return MockEngine(responder=respond, parallel=options.parallel)
+
+    task = load_task(write_task(tmp_path / "task", rows=many_rows(40)))
+    options = RayOptions(replicas=2, parallel=4)
+
+    def run(executor: Any, name: str) -> dict[str, dict[str, Any]]:
+        folder, settings = create_run(task, RunOptions(), executor.describe(), None, command="test",
+                                      home=tmp_path / name)
+        execute(task, folder, settings, executor)
+        return comparable(journal_rows(folder.directory))
+
+    local_engine = scripted(None, options)
+    local_engine.start()
+    local = run(LocalExecutor(local_engine), "local")
+    local_engine.close()
+    model = resolve_model(str(tiny), pull=False)
+    on_ray = RayExecutor(model, sha256_file(tiny), options, engine_factory=scripted)
+    try:
+        assert run(on_ray, "ray") == local
+        assert len(local) == 40
+    finally:
+        on_ray.close()

@@ -23,18 +23,20 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from uptake.engines.base import EngineInfo, GenerationRequest, GenerationResult
+from uptake.engines.base import Engine, EngineInfo, GenerationRequest, GenerationResult
 from uptake.errors import EngineError, UptakeError, UsageError
 from uptake.executors.base import Completion
 from uptake.extras import require_extra
 from uptake.models.resolve import ResolvedModel
 
 REQUESTS_PER_SEQUENCE = 2  # in flight per replica sequence: one decoding, one queued behind it
+# Makes a replica's engine from the verified model and the options; None: llama.cpp (load_engine).
+EngineFactory = Callable[[ResolvedModel, "RayOptions"], Engine]
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,13 @@ class RayOptions:
 class ModelReplica:
     """One engine on one Ray worker (a Ray actor: wrapped with `ray.remote` when the pool starts)."""
 
-    def __init__(self, model: ResolvedModel, sha256: str, options: RayOptions) -> None:
-        from uptake.engines.loader import load_engine
+    def __init__(self, model: ResolvedModel, sha256: str, options: RayOptions,
+                 engine_factory: EngineFactory | None = None) -> None:
         from uptake.executors.local import LocalExecutor
 
         started = time.perf_counter()
         self.model = verified_copy(model, sha256)
-        self.engine = load_engine(self.model, context_size=options.context_size, parallel=options.parallel,
-                                  threads=options.cpus_per_replica)
+        self.engine = (engine_factory or _llama_engine)(self.model, options)
         self.engine.start()
         self.executor = LocalExecutor(self.engine)
         self.load_s = time.perf_counter() - started
@@ -79,6 +80,13 @@ class ModelReplica:
 
     def info(self) -> EngineInfo:
         return self.engine.info
+
+
+def _llama_engine(model: ResolvedModel, options: RayOptions) -> Engine:
+    from uptake.engines.loader import load_engine
+
+    return load_engine(model, context_size=options.context_size, parallel=options.parallel,
+                       threads=options.cpus_per_replica)
 
 
 def verified_copy(model: ResolvedModel, sha256: str) -> ResolvedModel:
@@ -116,7 +124,8 @@ def _from_node_store(model: ResolvedModel, sha256: str) -> Path:
 class RayExecutor:
     """The executor seam on a pool of `ModelReplica` actors; requests go to the replica with the fewest in flight."""
 
-    def __init__(self, model: ResolvedModel, sha256: str, options: RayOptions) -> None:
+    def __init__(self, model: ResolvedModel, sha256: str, options: RayOptions,
+                 engine_factory: EngineFactory | None = None) -> None:
         require_extra("ray", "--backend ray", ("ray",))
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         import ray
@@ -140,7 +149,8 @@ class RayExecutor:
             num_cpus=options.cpus_per_replica, max_restarts=-1, max_task_retries=-1,
             max_concurrency=options.parallel * REQUESTS_PER_SEQUENCE + 4,
         )
-        self.replicas: list[Any] = [actor.remote(model, sha256, options) for _ in range(options.replicas)]
+        self.replicas: list[Any] = [actor.remote(model, sha256, options, engine_factory)
+                                    for _ in range(options.replicas)]
         self._in_flight = [0] * options.replicas
         try:
             self.placement = ray.get([replica.describe.remote() for replica in self.replicas])
