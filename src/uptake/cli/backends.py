@@ -9,7 +9,7 @@ from typing import Any
 from uptake.cli.options import Backend
 from uptake.cli.output import resolve_with_progress
 from uptake.errors import UsageError
-from uptake.executors.ray import RayExecutor, RayOptions
+from uptake.executors.ray import RayExecutor, RayOptions, replicas_of
 from uptake.settings import get_settings
 
 DEFAULT_REPLICAS = 2
@@ -54,13 +54,8 @@ def ray_executor(model: str | None, options: RayOptions, quiet: bool) -> Iterato
     from uptake.provenance import identify_model
 
     resolved = resolve_with_progress(model or get_settings().default_model, quiet)
-    if resolved.adapter is not None:
-        raise UsageError("--backend ray does not apply adapters yet; run with --backend local for MODEL+ADAPTER.")
-    identity = identify_model(resolved, model)
-    if identity.sha256 is None:
-        raise UsageError(f"cannot hash {resolved.path}; Ray replicas load only a file they can verify.")
-    executor = RayExecutor(resolved, identity.sha256, options)
+    executor = replicas_of(resolved, options)
     try:
-        yield executor, identity.as_dict()
+        yield executor, identify_model(resolved, model).as_dict()
     finally:
         executor.close()

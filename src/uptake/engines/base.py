@@ -302,6 +302,7 @@ class BatchEngine(Protocol):
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
 
 
+@runtime_checkable
 class Engine(Protocol):
     """What every engine offers. Implementations: LlamaCppEngine, MockEngine."""
 

@@ -237,6 +237,18 @@ class RayExecutor:
             ray.shutdown()
 
 
+def replicas_of(model: ResolvedModel, options: RayOptions) -> RayExecutor:
+    """Replicas of a resolved model, checked first: Ray replicas load only a file they can verify by hash."""
+    from uptake.provenance import identify_model
+
+    if model.adapter is not None:
+        raise UsageError("--backend ray does not apply adapters yet; use --backend local for MODEL+ADAPTER.")
+    sha256 = identify_model(model).sha256
+    if sha256 is None:
+        raise UsageError(f"cannot hash {model.path}; Ray replicas load only a file they can verify.")
+    return RayExecutor(model, sha256, options)
+
+
 def _cause(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[-1] if text else type(error).__name__

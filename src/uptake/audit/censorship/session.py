@@ -65,16 +65,10 @@ def _load(stack: ExitStack, model: ResolvedModel, load: LoadOptions, settings: S
           ray: RayOptions | None) -> BatchEngine:
     """The engine in this process, or with `ray`, replicas of it on a Ray cluster (each loaded as `load` says)."""
     if ray is not None:
-        from uptake.executors.ray import RayExecutor
+        from uptake.executors.ray import replicas_of
 
-        if model.adapter is not None:
-            raise UsageError("--backend ray does not apply adapters yet; audit MODEL+ADAPTER with --backend local.")
-        sha256 = identify_model(model).sha256
-        if sha256 is None:
-            raise UsageError(f"cannot hash {model.path}; Ray replicas load only a file they can verify.")
-        options = replace(ray, context_size=load.context_size or ray.context_size,
-                          parallel=load.parallel or ray.parallel)
-        executor = RayExecutor(model, sha256, options)
+        executor = replicas_of(model, replace(ray, context_size=load.context_size or ray.context_size,
+                                              parallel=load.parallel or ray.parallel))
         stack.callback(executor.close)
         return executor
     from uptake.engines.loader import load_engine  # llama.cpp loads only when an audit really starts
