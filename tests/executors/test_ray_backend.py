@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,21 +124,28 @@ def check_every_row_once(out: Path, expected: int) -> None:
     assert [row["id"] for row in rows if row["status"] == "error"] == []
 
 
+@contextmanager
+def run_under_way(task: Path, model: Path, out: Path, cluster: str, env: dict[str, str]) -> Iterator[Any]:
+    """A run on the cluster with at least 10 rows journaled and more to come; killed at the end if still alive."""
+    process = start_run(task, model, out, cluster, env)
+    try:
+        wait_for(lambda: len(journal_rows(out)) >= 10 or process.poll() is not None, what="rows", timeout_s=120)
+        assert process.poll() is None, "the run finished before anything could be killed; give it more rows"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
 def test_a_replica_killed_mid_run_is_restarted_and_no_row_is_lost_or_doubled(
     cluster: str, tiny: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
     task, out = long_task(tmp_path / "task", 160), tmp_path / "run"
-    process = start_run(task, tiny, out, cluster, env)
-    try:
-        wait_for(lambda: len(journal_rows(out)) >= 10 or process.poll() is not None, what="rows", timeout_s=120)
-        assert process.poll() is None, "the run finished before a replica could be killed; give it more rows"
-        victim = replica_pids()[0]
-        os.kill(victim, signal.SIGKILL)
+    with run_under_way(task, tiny, out, cluster, env) as process:
+        wait_for(replica_pids, what="a replica's process")
+        os.kill(replica_pids()[0], signal.SIGKILL)
         _, stderr = process.communicate(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr.decode()[-2000:]
     check_every_row_once(out, 160)
 
@@ -146,16 +154,9 @@ def test_the_driver_killed_then_resumed_leaves_no_duplicate_and_no_missing_row(
     cluster: str, tiny: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
     task, out = long_task(tmp_path / "task", 160), tmp_path / "run"
-    process = start_run(task, tiny, out, cluster, env)
-    try:
-        wait_for(lambda: len(journal_rows(out)) >= 10 or process.poll() is not None, what="rows", timeout_s=120)
-        assert process.poll() is None, "the run finished before it could be killed; give it more rows"
+    with run_under_way(task, tiny, out, cluster, env) as process:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()
     before = len(journal_rows(out))
     assert 10 <= before < 160
     resumed = uptake("task", "run", str(task), "--resume", str(out), "--address", cluster, "--json", env=env)
