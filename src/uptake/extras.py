@@ -15,7 +15,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "audit": ("scipy", "matplotlib"),
     "scan": ("h5py", "py7zr", "onnx", "cyclonedx"),
     "parquet": ("pyarrow",),
-    "ray": ("ray",),
+    "ray": ("ray", "grpc", "aiohttp"),
 }
 
 

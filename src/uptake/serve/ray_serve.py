@@ -61,7 +61,7 @@ def build_replica_app(specs: Sequence[ModelSpec], hashes: Sequence[str], options
 def run_ray_server(specs: Sequence[ModelSpec], hashes: Sequence[str], options: Any, settings: Any,
                    ray_options: RayServeOptions) -> None:
     """Deploy the replicas, serve on options.host:options.port through Ray Serve's proxy, stop on Ctrl-C."""
-    require_extra("ray", "uptake serve --ray", ("ray",))
+    require_extra("ray", "uptake serve --ray")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
     from ray import serve
