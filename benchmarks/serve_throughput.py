@@ -200,10 +200,13 @@ def server_command(
 
 
 @contextlib.contextmanager
-def running(command: list[str], port: int, log: Path) -> Iterator[str]:
+def running(command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A server started by `command` (with `env` added to the environment), its output in `log`; its base
+    URL once it answers, terminated at the end."""
     base_url = f"http://127.0.0.1:{port}"
     with open(log, "w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                   env=None if env is None else {**os.environ, **env})
         try:
             deadline = time.monotonic() + 300
             while not ready(base_url):

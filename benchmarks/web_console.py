@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +27,7 @@ from typing import Any
 
 import httpx
 from _common import free_port, median, save
+from serve_throughput import running
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -78,36 +77,17 @@ def timed_get(client: httpx.Client, path: str) -> float:
 
 def measure_pages(home: Path, data: dict[str, Any], repeats: int) -> list[dict[str, Any]]:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     command = [UPTAKE, "serve", data["models"][0], "--parallel", "1", "--ctx", "256", "--threads", "1",
                "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env={**os.environ, "UPTAKE_HOME": str(home)}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start: {process.communicate()[1][-2000:]}")
-            time.sleep(0.05)
-        rows = []
-        with httpx.Client(base_url=url, timeout=30) as client:
-            first = {name: timed_get(client, path) for name, path in pages(data)}
-            for name, path in pages(data):
-                warm = [timed_get(client, path) for _ in range(repeats)]
-                rows.append({"page": name, "path": path, "first_ms": round(first[name], 1),
-                             "warm_median_ms": round(median(warm), 1), "warm_max_ms": round(max(warm), 1)})
-        return rows
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    rows = []
+    with running(command, port, home / "serve.log", env={"UPTAKE_HOME": str(home)}) as url, \
+            httpx.Client(base_url=url, timeout=30) as client:
+        first = {name: timed_get(client, path) for name, path in pages(data)}
+        for name, path in pages(data):
+            warm = [timed_get(client, path) for _ in range(repeats)]
+            rows.append({"page": name, "path": path, "first_ms": round(first[name], 1),
+                         "warm_median_ms": round(median(warm), 1), "warm_max_ms": round(max(warm), 1)})
+    return rows
 
 
 def javascript() -> dict[str, Any]:

@@ -202,24 +202,13 @@ def test_serve_on_ray_answers_the_openai_client_from_two_replicas(cluster: str, 
                                                                    env: dict[str, str]) -> None:
     import httpx
     import openai
-    from serve_support import free_port
+    from serve_support import free_port, server_process
 
     port = free_port()
-    process = subprocess.Popen([str(UPTAKE), "serve", str(tiny), "--ray", "--address", cluster, "--replicas", "2",
-                                "--port", str(port), "--ctx", "256", "--parallel", "2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(process.communicate()[1][-2000:])
-        try:
-            return httpx.get(f"{url}/health", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(healthy, what="Ray Serve to answer /health", timeout_s=120)
+    command = [str(UPTAKE), "serve", str(tiny), "--ray", "--address", cluster, "--replicas", "2", "--port", str(port),
+               "--ctx", "256", "--parallel", "2"]
+    # server_process stops it with SIGINT at the end and requires exit status 0.
+    with server_process(command, port, ready_timeout_s=120, env=env) as url:
         client = openai.OpenAI(api_key="unused", base_url=f"{url}/v1", max_retries=0)
         messages: Any = [{"role": "user", "content": "hello"}]
         whole = client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0)
@@ -246,14 +235,6 @@ def test_serve_on_ray_answers_the_openai_client_from_two_replicas(cluster: str, 
             return len(seen) == 2
 
         wait_for(both_answered, what="both replicas to answer", timeout_s=60)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0
 
 
 def test_on_the_mock_engine_ray_rows_equal_local_rows_at_any_batch_shape(cluster: str, tiny: Path,
