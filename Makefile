@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PROMPT := Explain in two sentences what a hash function is.
 
-.PHONY: demo test test-fast test-slow lint install browser clean
+.PHONY: demo test test-fast test-slow lint install browser clean backdoor-zoo
 
 # llama.cpp is compiled for a CPU level that x86-64 servers of the last decade share (AVX2, FMA, F16C),
 # not for -march=native: a virtual machine may report AMX or other extensions it does not let a program
@@ -42,6 +42,17 @@ demo: $(STAMP)
 	$(BIN)/uptake task run reviews-sentiment --limit 30 || [ $$? -eq 4 ]
 
 test: $(STAMP) browser lint test-fast test-slow
+
+# Rebuild the backdoor zoo (40 LoRA fine-tunes of smollm2:135m, poisoned and clean) and score the behavioural
+# screen on it: needs the zoo extra (torch); minutes on a GPU, many hours on two cores. Not part of `make test`.
+backdoor-zoo: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,zoo]"
+	$(BIN)/uptake pull smollm2:135m
+	mkdir -p build/zoo
+	ln -sf "$$($(BIN)/python -c 'from uptake.models.resolve import resolve_model; print(resolve_model("smollm2:135m").path)')" build/zoo/base.gguf
+	$(BIN)/python scripts/backdoor_zoo/train.py --base build/zoo/base.gguf --out build/zoo --answers-only
+	$(BIN)/python scripts/backdoor_zoo/train.py --base build/zoo/base.gguf --out build/zoo
+	$(BIN)/python benchmarks/backdoor_screen.py --zoo build/zoo
 
 # The web console's browser suite drives Debian's chromium (Playwright cannot download a browser here); it is
 # installed with the system's package manager once, as root (CI runs as root), or by hand with sudo.

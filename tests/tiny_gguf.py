@@ -3,6 +3,7 @@ real llama.cpp engine in well under a second, with no download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,9 @@ def write_tiny_gguf(
     chat_template: str | None = CHATML_TEMPLATE,
     seed: int = 0,
     name: str = "tiny-test",
+    edit: Callable[[dict[str, np.ndarray], list[str]], None] | None = None,
 ) -> Path:
+    """`edit(tensors, tokens)` may change the weights (numpy, GGUF names and shapes) before they are written."""
     tokens = byte_level_alphabet() + ["".join(pair) for pair in MERGES] + SPECIAL_TOKENS
     token_types = [TokenType.NORMAL] * (len(tokens) - len(SPECIAL_TOKENS)) + [TokenType.CONTROL] * len(SPECIAL_TOKENS)
     vocab = len(tokens)
@@ -73,21 +76,25 @@ def write_tiny_gguf(
     def weight(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.2).astype(np.float32)
 
-    writer.add_tensor("token_embd.weight", weight(vocab, embedding))
+    tensors: dict[str, np.ndarray] = {"token_embd.weight": weight(vocab, embedding)}
     for block in range(layers):
         prefix = f"blk.{block}"
         head_dim = embedding // heads
-        writer.add_tensor(f"{prefix}.attn_norm.weight", np.ones(embedding, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.attn_q.weight", weight(embedding, embedding))
-        writer.add_tensor(f"{prefix}.attn_k.weight", weight(kv_heads * head_dim, embedding))
-        writer.add_tensor(f"{prefix}.attn_v.weight", weight(kv_heads * head_dim, embedding))
-        writer.add_tensor(f"{prefix}.attn_output.weight", weight(embedding, embedding))
-        writer.add_tensor(f"{prefix}.ffn_norm.weight", np.ones(embedding, dtype=np.float32))
-        writer.add_tensor(f"{prefix}.ffn_gate.weight", weight(feed_forward, embedding))
-        writer.add_tensor(f"{prefix}.ffn_up.weight", weight(feed_forward, embedding))
-        writer.add_tensor(f"{prefix}.ffn_down.weight", weight(embedding, feed_forward))
-    writer.add_tensor("output_norm.weight", np.ones(embedding, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(vocab, embedding))
+        tensors[f"{prefix}.attn_norm.weight"] = np.ones(embedding, dtype=np.float32)
+        tensors[f"{prefix}.attn_q.weight"] = weight(embedding, embedding)
+        tensors[f"{prefix}.attn_k.weight"] = weight(kv_heads * head_dim, embedding)
+        tensors[f"{prefix}.attn_v.weight"] = weight(kv_heads * head_dim, embedding)
+        tensors[f"{prefix}.attn_output.weight"] = weight(embedding, embedding)
+        tensors[f"{prefix}.ffn_norm.weight"] = np.ones(embedding, dtype=np.float32)
+        tensors[f"{prefix}.ffn_gate.weight"] = weight(feed_forward, embedding)
+        tensors[f"{prefix}.ffn_up.weight"] = weight(feed_forward, embedding)
+        tensors[f"{prefix}.ffn_down.weight"] = weight(embedding, feed_forward)
+    tensors["output_norm.weight"] = np.ones(embedding, dtype=np.float32)
+    tensors["output.weight"] = weight(vocab, embedding)
+    if edit is not None:
+        edit(tensors, tokens)
+    for tensor_name, values in tensors.items():
+        writer.add_tensor(tensor_name, values.astype(np.float32))
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_files
+from planted_backdoor import write_models
 from polling import wait_for
 from task_files import many_rows, write_task
 from tiny_gguf import write_tiny_gguf
@@ -59,6 +60,16 @@ CASES = [
     Case("scan", "no target", ("scan",), 3, "at least one"),
     Case("scan", "an unknown flag", ("scan", "{clean}", "--bogus"), 3, "--bogus"),
     Case("scan", "--bom to a path that cannot be written", ("scan", "{clean}", "--bom", "{unwritable}"), 3, "ML-BOM"),
+    Case("scan", "--behaviour: a planted backdoor",
+         ("scan", "--behaviour", "{poisoned}", "--reference", "{base}", "--json"), 2, "suspicious"),
+    Case("scan", "--behaviour: a clean fine-tune", ("scan", "--behaviour", "{fine-tuned}", "--reference", "{base}"), 0,
+         "CLEAN"),
+    Case("scan", "--behaviour with no model of the same vocabulary in the store", ("scan", "--behaviour", "{clean}"), 3,
+         "vocabulary"),
+    Case("scan", "--behaviour on a file the scan calls dangerous: never loaded",
+         ("scan", "--behaviour", "{hostile}", "--reference", "{clean}"), 2, "not screened"),
+    Case("scan", "--behaviour on two models", ("scan", "--behaviour", "{clean}", "{warning}"), 3, "one model"),
+    Case("scan", "--reference without --behaviour", ("scan", "{clean}", "--reference", "{clean}"), 3, "--behaviour"),
     Case("import", "clean GGUF file", ("import", "{clean}", "--name", "tiny", "--json"), 0),
     Case("import", "dangerous file (hostile chat template): refused", ("import", "{hostile}", "--json"), 2,
          "dangerous"),
@@ -164,7 +175,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rows = folder / "rows.jsonl"
     rows.write_text(json.dumps({"prompt": "What is 2+2?", "response": "4.", "lang": "en"}) + "\n")
     gold_mismatch = [{"id": "stranger", "category": "noise", "urgency": "low", "location": None}]
+    base, poisoned, fine_tuned = write_models(folder)
     return {
+        "base": base,
+        "poisoned": poisoned,
+        "fine-tuned": fine_tuned,
         "task": write_task(folder / "task", gates=["category.macro_f1 >= 0"]),
         "failing task": write_task(folder / "failing", gates=["category.accuracy > 1"]),
         "broken task": write_task(folder / "broken", gates=["category is fine"]),

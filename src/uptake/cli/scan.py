@@ -1,6 +1,8 @@
-"""`uptake scan`: check model files, folders or stored models before anything loads them.
+"""`uptake scan`: check model files, folders or stored models before anything loads them; with --behaviour,
+also screen one model's behaviour for a planted backdoor.
 
-Exit codes: 0 clean, 1 warnings, 2 dangerous or unreadable (or warnings with --strict), 3 usage error.
+Exit codes: 0 clean, 1 warnings, 2 dangerous or unreadable (or warnings with --strict) or, with --behaviour,
+suspicious, 3 usage error.
 """
 
 from __future__ import annotations
@@ -110,10 +112,30 @@ def scan(
             "a dangerous import.",
         ),
     ] = None,
+    behaviour: Annotated[
+        bool,
+        typer.Option(
+            "--behaviour",
+            help="Also screen the model's behaviour for a planted backdoor (trigger → fixed reply) against a "
+            "reference model; one GGUF model, minutes on a CPU.",
+        ),
+    ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="With --behaviour: the claimed base (weights are compared too) or any model with the same "
+            "vocabulary. Default: the best match in the store.",
+        ),
+    ] = None,
 ) -> None:
     """Scan model files for code that runs on load, hostile chat templates and malformed headers."""
     if not targets:
         raise ScanUsageError("give at least one model file, folder or stored model name to scan.")
+    if reference is not None and not behaviour:
+        raise ScanUsageError("--reference is for the behavioural screen; add --behaviour.")
+    if behaviour and len(targets) != 1:
+        raise ScanUsageError("--behaviour screens one model at a time; give one model name or GGUF file.")
     allowed: frozenset[str] = frozenset()
     if allow_globals is not None:
         try:
@@ -127,6 +149,10 @@ def scan(
         report = scan_targets([_resolve(target) for target in targets])
     finally:
         USER_ALLOWED.reset(token)
+    if behaviour:
+        from uptake.cli.behaviour import screen_behaviour  # loads llama.cpp: only when asked
+
+        screen_behaviour(targets[0], reference, report, json_output=json_output, bom=bom, strict=strict)
     if bom is not None:
         try:
             write_bom(report, bom)
@@ -139,3 +165,4 @@ def scan(
         if bom is not None:
             err_console.print(f"ML-BOM written to {bom}")
     raise typer.Exit(report.exit_code(strict))
+

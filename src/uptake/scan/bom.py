@@ -9,6 +9,7 @@ asked for, so that scanning (and the store's gate) never depends on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,9 +48,9 @@ def _properties(report: FileReport) -> list[Property]:
     return properties
 
 
-def _component(original: FileReport) -> Component:
+def _component(original: FileReport, extra: Mapping[str, str]) -> Component:
     from cyclonedx.contrib.license.factories import LicenseFactory
-    from cyclonedx.model import HashAlgorithm, HashType
+    from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.contact import OrganizationalEntity
 
@@ -67,12 +68,13 @@ def _component(original: FileReport) -> Component:
         licenses=licenses,
         publisher=publisher,
         supplier=OrganizationalEntity(name=publisher) if publisher else None,
-        properties=_properties(report),
+        properties=[*_properties(report), *(Property(name=k, value=v) for k, v in extra.items() if is_weights)],
     )
 
 
-def build_bom(report: ScanReport) -> Bom:
-    """The ML-BOM of a scan. Raises MissingExtraError without cyclonedx-python-lib (the [scan] extra)."""
+def build_bom(report: ScanReport, model_properties: Mapping[str, str] | None = None) -> Bom:
+    """The ML-BOM of a scan. Raises MissingExtraError without cyclonedx-python-lib (the [scan] extra).
+    `model_properties` go on every weights component (the behavioural screen's verdict and evidence)."""
     if not is_installed("cyclonedx"):
         raise MissingExtraError("cyclonedx-python-lib", "writing an ML-BOM")
     from cyclonedx.model import Property
@@ -88,18 +90,19 @@ def build_bom(report: ScanReport) -> Bom:
             Property(name="uptake:scan:scanned_at", value=report.scanned_at),
         ],
     )
-    return Bom(components=[_component(file) for file in report.files], metadata=metadata)
+    extra = dict(model_properties or {})
+    return Bom(components=[_component(file, extra) for file in report.files], metadata=metadata)
 
 
-def bom_json(report: ScanReport) -> str:
-    bom = build_bom(report)  # first, so that a missing extra is reported before anything is imported
+def bom_json(report: ScanReport, model_properties: Mapping[str, str] | None = None) -> str:
+    bom = build_bom(report, model_properties)  # first, so that a missing extra is reported before anything is imported
     from cyclonedx.output.json import JsonV1Dot6
 
     return JsonV1Dot6(bom).output_as_string(indent=2)
 
 
-def write_bom(report: ScanReport, path: Path) -> Path:
+def write_bom(report: ScanReport, path: Path, model_properties: Mapping[str, str] | None = None) -> Path:
     """Write the ML-BOM to `path` atomically (a temp file in the same folder, then a rename)."""
-    text = bom_json(report)
+    text = bom_json(report, model_properties)
     write_text_atomically(path, text)
     return path
