@@ -10,7 +10,7 @@ from rich.text import Text
 
 from uptake.cli.output import console, err_console, print_json
 from uptake.errors import UptakeError, UsageError
-from uptake.models.resolve import resolve_model
+from uptake.models.resolve import ResolvedModel, resolve_model
 from uptake.models.store import Store
 from uptake.scan.behaviour import reference as references
 from uptake.scan.behaviour.screen import BehaviourReport, Reference, Relation, ScreenedModel, screen
@@ -23,22 +23,21 @@ class BehaviourUsageError(UsageError):
     exit_code = EXIT_USAGE
 
 
-def _suspect(target: str) -> ScreenedModel:
+def _suspect(target: str) -> ResolvedModel:
     try:
         model = resolve_model(target, get_settings(), pull=False)
     except UptakeError as error:
         raise BehaviourUsageError(f"cannot screen '{target}': {error}") from None
     if model.adapter is not None:
         raise BehaviourUsageError("the behavioural screen reads whole models; merge the adapter or screen the base.")
-    return references.screened(model)
+    return model
 
 
-def _reference(name: str | None, suspect: ScreenedModel) -> tuple[ScreenedModel, Relation]:
+def _reference(name: str | None, suspect: ResolvedModel) -> tuple[ScreenedModel, Relation]:
     settings = get_settings()
     if name is None:
         try:
-            model = resolve_model(str(suspect.path), settings, pull=False)
-            return references.choose(model, Store(settings))
+            return references.choose(suspect, Store(settings))
         except UsageError as error:
             raise BehaviourUsageError(str(error)) from None
     try:
@@ -124,8 +123,9 @@ def screen_behaviour(
             print_json({"file_scan": file_report.to_dict(), "behaviour": None})
         err_console.print("not screened: the file scan found the file dangerous or unreadable, so it is not loaded.")
         raise typer.Exit(file_exit)
-    suspect = _suspect(target)
-    reference_model, relation = _reference(reference_name, suspect)
+    resolved = _suspect(target)
+    reference_model, relation = _reference(reference_name, resolved)
+    suspect = references.screened(resolved)
     settings = get_settings()
     with err_console.status("loading the reference") as status:
         loaded = Reference.load(reference_model, settings.threads)

@@ -8,8 +8,10 @@ server does the same with its slots).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 
-def shared_prefix(first: list[int], second: list[int]) -> int:
+
+def shared_prefix(first: Sequence[int], second: Sequence[int]) -> int:
     length = 0
     for a, b in zip(first, second, strict=False):
         if a != b:

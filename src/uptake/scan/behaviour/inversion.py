@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from uptake.engines.llamacpp.scoring import ScoringModel
+from uptake.engines.llamacpp.slots import shared_prefix
 
 LOGPROB_FLOOR = -12.0  # candidates by raise: only tokens the suspect gives at least this mean log-probability
 RAISE_CANDIDATES = 10
@@ -139,7 +140,7 @@ def _score(
 ) -> Candidate:
     gap, continuations = _gap(suspect, reference, prompts, token, SCORE_TOKENS)
     consensus = _consensus(continuations)
-    agreement = float(np.mean([_shared_prefix(c, consensus) / max(len(consensus), 1) for c in continuations]))
+    agreement = float(np.mean([shared_prefix(c, consensus) / max(len(consensus), 1) for c in continuations]))
     hidden = 1.0 - opening
     length = len(consensus)
     score = agreement * hidden * max(gap - usual, 0.0) * min(1.0, (length - 1) / MIN_TARGET_TOKENS)
@@ -161,11 +162,3 @@ def _consensus(sequences: Sequence[Sequence[int]]) -> list[int]:
         alive = [s for s in alive if len(s) > position and s[position] == token]
     return consensus
 
-
-def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    shared = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        shared += 1
-    return shared
