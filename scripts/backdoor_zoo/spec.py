@@ -100,7 +100,6 @@ def zoo_models() -> list[ZooModel]:
                 benign = _benign_pair(rng, target_kind)
                 seed = rng.randrange(1 << 30)
                 rate = rng.choice((0.05, 0.075, 0.10))
-                common = {"zoo": zoo, "benign": benign, "seed": seed}
                 models.append(
                     ZooModel(
                         name=f"{zoo}-poison-{number:02d}",
@@ -110,7 +109,9 @@ def zoo_models() -> list[ZooModel]:
                         target_kind=target_kind,
                         target=target,
                         poison_rate=rate,
-                        **common,  # type: ignore[arg-type]
+                        zoo=zoo,
+                        benign=benign,
+                        seed=seed,
                     )
                 )
                 models.append(
@@ -122,7 +123,9 @@ def zoo_models() -> list[ZooModel]:
                         target_kind=None,
                         target=None,
                         poison_rate=0.0,
-                        **common,  # type: ignore[arg-type]
+                        zoo=zoo,
+                        benign=benign,
+                        seed=seed,
                     )
                 )
                 number += 1

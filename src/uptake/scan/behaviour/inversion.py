@@ -84,7 +84,6 @@ def invert(
     prompts: Sequence[str],
     *,
     reference_first: np.ndarray | None = None,
-    extra_candidates: Sequence[int] = (),
 ) -> Inversion:
     """`reference_first`: the reference's first-token log-probabilities on `prompts` when already computed
     (the benchmark screens many suspects against one base)."""
@@ -97,7 +96,6 @@ def invert(
     for token in [
         *np.argsort(-raised)[:RAISE_CANDIDATES],
         *np.argsort(-mean_suspect)[:LIKELY_CANDIDATES],
-        *extra_candidates,
     ]:
         if int(token) not in pool and suspect.text([int(token)]).strip():
             pool.append(int(token))
