@@ -1,13 +1,14 @@
 """`uptake serve --ray` (Ray Serve, two replicas) vs plain `uptake serve`, same model, same total slots and CPUs.
 
-    .venv/bin/python benchmarks/ray_serve.py [--clients 8] [--requests-per-client 2] [--max-tokens 64]
+    .venv/bin/python benchmarks/ray_serve.py [--model M] [--clients 8] [--requests-per-client 2] [--max-tokens 64]
 
 Plain: one server, 8 sequences, 2 threads. ray-2x1: a Ray instance on this machine, 2 replicas of 1 CPU (one
 thread) and 4 sequences each, behind Ray Serve's proxy. ray-1x2: one replica of 2 CPUs and 8 sequences, which
 isolates what Ray Serve itself costs from what splitting one machine into two engines costs (each engine then
 reads the weights for its own decode steps: on a memory-bound CPU that is twice the traffic per token).
 The load generator and its figures are serve_throughput.py's (streamed greedy answers, output tokens over the
-wall time). Target: Ray ≥ 0.9× plain.
+wall time). Target: Ray ≥ 0.9× plain. The default model's results go to ray_serve.json, another model's to
+ray_serve-MODEL.json (a model small enough for the CPU's caches shows the split without the memory traffic).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ UPTAKE = str(Path(sys.executable).with_name("uptake"))
 SERVERS = ("plain", "ray-2x1", "ray-1x2")
 
 
-def command(kind: str, port: int, clients: int) -> list[str]:
-    base = [UPTAKE, "serve", MODEL, "--port", str(port), "--ctx", "512", "--log-level", "warning"]
+def command(kind: str, port: int, clients: int, model: str = MODEL) -> list[str]:
+    base = [UPTAKE, "serve", model, "--port", str(port), "--ctx", "512", "--log-level", "warning"]
     if kind == "plain":
         return [*base, "--parallel", str(clients), "--threads", "2"]
     if kind == "ray-1x2":
@@ -41,6 +42,7 @@ def command(kind: str, port: int, clients: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=MODEL)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests-per-client", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=64)
@@ -51,8 +53,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="uptake-ray-serve-") as logs:
         for kind in SERVERS:
             port = free_port()
-            with running(command(kind, port, args.clients), port, Path(logs) / f"{kind}.log") as url:
-                figures = asyncio.run(measure(url, MODEL, args.clients, args.requests_per_client, args.max_tokens))
+            with running(command(kind, port, args.clients, args.model), port, Path(logs) / f"{kind}.log") as url:
+                figures = asyncio.run(measure(url, args.model, args.clients, args.requests_per_client, args.max_tokens))
             results[kind] = {**figures, "load": load()}
     ratios = {kind: round(results[kind]["tokens_per_second"] / results["plain"]["tokens_per_second"], 3)
               for kind in SERVERS[1:]}
@@ -62,7 +64,8 @@ def main() -> None:
         print(f"{kind:<10}{row['tokens_per_second']:>9.1f}{row['ttft_p50_s']:>10.2f}{row['ttft_p95_s']:>10.2f}")
     for kind, ratio in ratios.items():
         print(f"{kind} / plain throughput: {ratio:.3f} (target ≥ 0.9)")
-    path = save("ray_serve", {"settings": vars(args), "results": results, "over_plain": ratios,
+    name = "ray_serve" if args.model == MODEL else f"ray_serve-{args.model.replace(':', '-')}"
+    path = save(name, {"settings": vars(args), "results": results, "over_plain": ratios,
                               "within_target": {kind: ratio >= 0.9 for kind, ratio in ratios.items()}})
     print(f"saved {path}")
 

@@ -22,7 +22,8 @@ class ModelIdentity:
     architecture: str | None
     parameters: int | None
     chat_template_sha256: str | None  # of the template in the model file, as the store records it
-    trust: str | None  # verified, tofu or imported, as the store records it; None for a bare file
+    trust: str | None  # verified, tofu or imported, as the store records it; None for a bare file; over HTTP
+    # (audit --backend http): server-reported when the server gives the file's sha256, else unverified
     adapter: str | None = None  # a LoRA adapter applied on top of the file (name), and its content hash
     adapter_sha256: str | None = None
 

@@ -8,6 +8,7 @@ driver itself (SIGKILL, then --resume). The journal must end with every row exac
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -196,6 +197,25 @@ def test_an_audit_on_ray_gives_the_rows_of_the_local_engine(cluster: str, tiny: 
     rows = audit_rows(ray_summary)
     assert len(rows) == local_summary["counts"]["completed"] == 12
     assert rows == audit_rows(local_summary)
+
+
+def test_an_audit_of_model_plus_adapter_on_ray_applies_the_verified_adapter(cluster: str, tiny: Path,
+                                                                             env: dict[str, str]) -> None:
+    from control_support import ablation_adapter, unit_vector
+
+    adapter = ablation_adapter(tiny, tiny.with_name("edit.gguf"), unit_vector(64, seed=3), weight=2.0)
+    args = ("audit", "censorship", str(tiny), "--topics", "tiananmen-1989", "--langs", "en,zh-Hans",
+            "--baselines", "1", "--max-tokens", "16", "--json")
+    bare = uptake(*args, env=env)
+    local = uptake(*args, "--adapter", str(adapter), env=env)
+    on_ray = uptake(*args, "--adapter", str(adapter), "--backend", "ray", "--address", cluster, "--replicas", "2",
+                    env=env)
+    for result in (bare, local, on_ray):
+        assert result.returncode == 0, result.stderr
+    summaries = [json.loads(result.stdout) for result in (bare, local, on_ray)]
+    assert audit_rows(summaries[2]) == audit_rows(summaries[1]) != audit_rows(summaries[0])
+    record = json.loads((Path(summaries[2]["run"]["directory"]) / "run.json").read_text(encoding="utf-8"))
+    assert record["model"]["adapter_sha256"] == hashlib.sha256(adapter.read_bytes()).hexdigest()
 
 
 def test_serve_on_ray_answers_the_openai_client_from_two_replicas(cluster: str, tiny: Path,

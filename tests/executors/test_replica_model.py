@@ -39,3 +39,20 @@ def test_a_file_on_no_node_and_in_no_catalog_is_a_clear_error(tmp_path: Path) ->
     gone = replace(model, path=tmp_path / "gone.gguf")
     with pytest.raises(UptakeError, match="copy the file to the same path on every node"):
         verified_copy(gone, sha256_file(model.path))
+
+
+def test_an_adapter_is_applied_only_with_the_run_hash_and_found_in_the_node_store(tmp_path: Path) -> None:
+    from control_support import store_with_adapter
+
+    store_with_adapter(tmp_path)
+    model = resolve_model("first+edit", pull=False)
+    assert model.adapter is not None
+    assert verified_copy(model, model.file_sha256()).adapter == model.adapter
+    elsewhere = replace(model, adapter=replace(model.adapter, path=tmp_path / "not-on-this-node.gguf"))
+    assert verified_copy(elsewhere, model.file_sha256()).adapter == model.adapter  # the store's copy, same hash
+    tampered = replace(model, adapter=replace(model.adapter, sha256="0" * 64))
+    with pytest.raises(UptakeError, match="adapter edit on this node has sha256"):
+        verified_copy(tampered, model.file_sha256())
+    missing = replace(model, adapter=replace(model.adapter, path=tmp_path / "gone.gguf", sha256="1" * 64))
+    with pytest.raises(UptakeError, match="copy it to the same path on every node"):
+        verified_copy(missing, model.file_sha256())

@@ -19,9 +19,12 @@ from rich.table import Table
 from uptake.cli.options import (
     AdapterOption,
     AddressOption,
+    ApiKeyOption,
     Backend,
     BackendOption,
+    ConcurrencyOption,
     CpusPerReplicaOption,
+    EndpointOption,
     ReplicasOption,
 )
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from uptake.audit.censorship.records import ClassifierSettings
     from uptake.audit.censorship.runner import AuditOutcome
     from uptake.audit.censorship.session import AuditSession
+    from uptake.executors.http_batch import HttpBatchEngine
     from uptake.executors.ray import RayOptions
 
 class Mode(StrEnum):
@@ -141,6 +145,9 @@ def censorship(
     ] = None,
     adapter: AdapterOption = None,
     backend: BackendOption = None,
+    endpoint: EndpointOption = None,
+    api_key: ApiKeyOption = None,
+    concurrency: ConcurrencyOption = 4,
     address: AddressOption = None,
     replicas: ReplicasOption = None,
     cpus_per_replica: CpusPerReplicaOption = None,
@@ -149,7 +156,9 @@ def censorship(
     """Ask a model PRC-sensitive questions and matched controls; measure the censorship gap.
 
     Results go to UPTAKE_HOME/runs/RUN_ID/ (results.jsonl, summary.json, report.html). A stopped
-    run loses nothing: --resume RUN_ID finishes it with the same settings and seeds.
+    run loses nothing: --resume RUN_ID finishes it with the same settings and seeds. With
+    --endpoint URL, MODEL is a model that OpenAI-compatible server serves (default: its only one); the
+    run records the file's sha256 when the server gives it (`uptake serve` does), else "unverified".
     """
     from uptake.audit.censorship.outputs import require_report_packages, write_outputs
     from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
@@ -163,17 +172,20 @@ def censorship(
     index = RunIndex(Store().db_path)
     command = shlex.join(["uptake", *sys.argv[1:]])
     started = time.perf_counter()
-    ray = _ray_backend(backend, address, replicas, cpus_per_replica)
+    ray = _ray_backend(backend, endpoint, address, replicas, cpus_per_replica)
+    server = _server(endpoint, model, adapter, api_key, concurrency)
     with ExitStack() as stack:
         if resume is not None:
-            given = {"MODEL": model, "--adapter": adapter, "--quick": quick or None, "--langs": langs,
+            given = {"MODEL": model if server is None else None, "--adapter": adapter, "--quick": quick or None,
+                     "--langs": langs,
                      "--samples": samples, "--topics": topics, "--baselines": baselines, "--max-tokens": max_tokens,
                      "--seed": seed,
                      "--judge": judge, "--mode": mode, "--out": out}
             _refuse_new_settings(given)
             resolve = partial(resolve_with_progress, quiet=json_output)
             session = stack.enter_context(
-                resumed_audit(resume, index=index, command=command, judge_key=judge_key, resolve=resolve, ray=ray)
+                resumed_audit(resume, index=index, command=command, judge_key=judge_key, resolve=resolve, ray=ray,
+                              server=server, api_key=api_key)
             )
         else:
             config = AuditConfig.create(
@@ -182,11 +194,15 @@ def censorship(
                 max_tokens=max_tokens, seed=seed or 0,
             )
             chosen = classifier_settings(judge, mode, judge_model, threshold)
-            resolved = resolve_with_progress(with_adapter(model or get_settings().default_model, adapter), json_output)
+            target = server or resolve_with_progress(with_adapter(model or get_settings().default_model, adapter),
+                                                     json_output)
             session = stack.enter_context(
-                started_audit(resolved, config, chosen, index=index, command=command, out=out, judge_key=judge_key,
+                started_audit(target, config, chosen, index=index, command=command, out=out, judge_key=judge_key,
                               ray=ray)
             )
+        if session.settings.model.trust == "unverified":
+            err_console.print(f"[yellow]warning:[/] {session.settings.model.path} gives no file hash for "
+                              f"'{session.settings.model.name}': the run records the model as unverified.")
         outcome = _execute(session, stack, json_output)
     summary = write_outputs(outcome, probe_set, index)
     if json_output:
@@ -195,20 +211,30 @@ def censorship(
     _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
 
 
-def _ray_backend(backend: Backend | None, address: str | None, replicas: int | None,
+def _ray_backend(backend: Backend | None, endpoint: str | None, address: str | None, replicas: int | None,
                  cpus: int | None) -> RayOptions | None:
     """Ray settings when the audit runs there (a resumed audit runs where its flags say: local by default)."""
     from uptake.audit.censorship.plan import AUDIT_PARALLEL
     from uptake.cli.backends import backend_for, ray_options, refuse_ray_flags
 
-    if backend is Backend.http:
-        raise UsageError("an audit runs locally or on Ray; to audit a model behind a server, serve it with "
-                         "'uptake serve' on the machine that has it, or use --backend ray.")
-    chosen = backend_for(backend, None)
+    chosen = backend_for(backend, endpoint)
     refuse_ray_flags(chosen, address, replicas, cpus)
     if chosen is not Backend.ray:
         return None
     return ray_options(address, replicas, cpus, None, parallel=AUDIT_PARALLEL, context_size=get_settings().context_size)
+
+
+def _server(endpoint: str | None, model: str | None, adapter: str | None, api_key: str | None,
+            concurrency: int) -> HttpBatchEngine | None:
+    """The server an audit sends its generations to (--endpoint); its model is named when the audit starts."""
+    if endpoint is None:
+        return None
+    from uptake.executors.http_batch import HttpBatchEngine
+
+    if adapter is not None:
+        raise UsageError("--adapter applies to a model loaded here; a server applies its own (uptake serve "
+                         "MODEL --adapter ADAPTER), so drop --adapter with --endpoint.")
+    return HttpBatchEngine(endpoint, model or "", api_key=api_key, concurrency=concurrency)
 
 
 def relabel(

@@ -32,6 +32,15 @@ BackendOption = Annotated[
     typer.Option("--backend", help="Where the rows run: local (an engine in this process), http (--endpoint), or "
                  "ray (replicas on a Ray cluster). Default: local, or http with --endpoint."),
 ]
+EndpointOption = Annotated[
+    str | None, typer.Option(help="An OpenAI-compatible server to run on instead (e.g. http://127.0.0.1:8080).")
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(envvar=["UPTAKE_ENDPOINT_API_KEY", "UPTAKE_TASK_API_KEY"], help="API key for --endpoint.",
+                 show_default=False),
+]
+ConcurrencyOption = Annotated[int, typer.Option(min=1, max=256, help="Requests in flight with --endpoint.")]
 AddressOption = Annotated[
     str | None,
     typer.Option("--address", help="With --backend ray: 'auto' (the cluster 'ray start' began), ray://HOST:PORT, "

@@ -20,9 +20,12 @@ from rich.text import Text
 from uptake.cli.backends import backend_for, ray_options, refuse_ray_flags
 from uptake.cli.options import (
     AddressOption,
+    ApiKeyOption,
     Backend,
     BackendOption,
+    ConcurrencyOption,
     CpusPerReplicaOption,
+    EndpointOption,
     JsonOption,
     ReplicasOption,
 )
@@ -44,13 +47,6 @@ TaskArgument = Annotated[str, typer.Argument(metavar="TASK", help="A built-in ta
 ModelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="Model name or GGUF path (default: the default model).")
 ]
-EndpointOption = Annotated[
-    str | None, typer.Option(help="An OpenAI-compatible server to run the task on instead (e.g. http://127.0.0.1:8080).")
-]
-ApiKeyOption = Annotated[
-    str | None, typer.Option(envvar="UPTAKE_TASK_API_KEY", help="API key for --endpoint.", show_default=False)
-]
-ConcurrencyOption = Annotated[int, typer.Option(min=1, max=256, help="Requests in flight with --endpoint.")]
 LimitOption = Annotated[
     int | None, typer.Option(min=1, help="Run only this many rows, taken in turn from each language.")
 ]

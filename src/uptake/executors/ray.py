@@ -32,7 +32,7 @@ from uptake.engines.base import Engine, EngineInfo, GenerationRequest, Generatio
 from uptake.errors import EngineError, UptakeError, UsageError
 from uptake.executors.base import Completion
 from uptake.extras import require_extra
-from uptake.models.resolve import ResolvedModel
+from uptake.models.resolve import ResolvedAdapter, ResolvedModel
 
 REQUESTS_PER_SEQUENCE = 2  # in flight per replica sequence: one decoding, one queued behind it
 # Makes a replica's engine from the verified model and the options; None: llama.cpp (load_engine).
@@ -90,9 +90,12 @@ def _llama_engine(model: ResolvedModel, options: RayOptions) -> Engine:
 
 
 def verified_copy(model: ResolvedModel, sha256: str) -> ResolvedModel:
-    """The model as it is on this node: its file checked against `sha256`, found or pulled if missing."""
+    """The model as it is on this node: its file checked against `sha256`, found or pulled if missing; an adapter
+    applied on top is checked against the hash the driver resolved too (found in the node's store if missing)."""
     from uptake.models.download import sha256_file
 
+    if model.adapter is not None:
+        model = replace(model, adapter=_verified_adapter(model.adapter))
     if model.path.is_file():
         found = sha256_file(model.path)
         if found != sha256:
@@ -100,6 +103,21 @@ def verified_copy(model: ResolvedModel, sha256: str) -> ResolvedModel:
                               "refusing to load it.")
         return model
     return replace(model, path=_from_node_store(model, sha256))
+
+
+def _verified_adapter(adapter: ResolvedAdapter) -> ResolvedAdapter:
+    from uptake.models.download import sha256_file
+    from uptake.models.store import Store
+
+    path = adapter.path if adapter.path.is_file() else Store().blob_path(adapter.sha256)
+    if not path.is_file():
+        raise UptakeError(f"adapter {adapter.name} is not on this node (neither {adapter.path} nor its store); "
+                          "copy it to the same path on every node.")
+    found = sha256_file(path)
+    if found != adapter.sha256:
+        raise UptakeError(f"adapter {adapter.name} on this node has sha256 {found[:12]}, not the run's "
+                          f"{adapter.sha256[:12]}; refusing to load it.")
+    return replace(adapter, path=path)
 
 
 def _from_node_store(model: ResolvedModel, sha256: str) -> Path:
@@ -241,8 +259,6 @@ def replicas_of(model: ResolvedModel, options: RayOptions) -> RayExecutor:
     """Replicas of a resolved model, checked first: Ray replicas load only a file they can verify by hash."""
     from uptake.provenance import identify_model
 
-    if model.adapter is not None:
-        raise UsageError("--backend ray does not apply adapters yet; use --backend local for MODEL+ADAPTER.")
     sha256 = identify_model(model).sha256
     if sha256 is None:
         raise UsageError(f"cannot hash {model.path}; Ray replicas load only a file they can verify.")

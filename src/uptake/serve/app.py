@@ -26,8 +26,12 @@ router = APIRouter()
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
+def _card(model: ServedModel, name: str) -> ModelCard:
+    return ModelCard(id=name, created=model.created, sha256=model.sha256, adapter_sha256=model.adapter_sha256)
+
+
 def _cards(model: ServedModel) -> list[ModelCard]:
-    return [ModelCard(id=name, created=model.created) for name in (model.name, *model.aliases)]
+    return [_card(model, name) for name in (model.name, *model.aliases)]
 
 
 @router.get("/v1/models", response_model=ModelList, responses=ERROR_RESPONSES)
@@ -38,8 +42,7 @@ async def list_models(request: Request) -> Any:
 
 @router.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=ERROR_RESPONSES)
 async def get_model(model_id: str, request: Request) -> Any:
-    served = server_state(request).model(model_id)
-    return ModelCard(id=model_id, created=served.created)
+    return _card(server_state(request).model(model_id), model_id)
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Not ready."}})

@@ -366,6 +366,10 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "uptake"
+    # uptake's extension (OpenAI clients ignore it): the served file's content hash, and the adapter's when one
+    # is applied, so a client (`uptake audit censorship --backend http`) can record exactly what answered it.
+    sha256: str | None = None
+    adapter_sha256: str | None = None
 
 
 class ModelList(BaseModel):

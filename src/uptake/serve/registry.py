@@ -21,6 +21,8 @@ class ServedModel:
     engine: Engine
     aliases: tuple[str, ...] = ()
     created: int = field(default_factory=lambda: int(time.time()))
+    sha256: str | None = None  # the file's content hash (and the adapter's), shown on /v1/models
+    adapter_sha256: str | None = None
 
     def close(self) -> None:
         self.engine.close()

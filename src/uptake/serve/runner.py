@@ -58,9 +58,13 @@ def model_specs(sources: Sequence[str], aliases: Sequence[str]) -> list[ModelSpe
 def load_served_model(spec: ModelSpec, options: ServeOptions, settings: Settings) -> ServedModel:
     """Load the model with its engine ready for submissions, so a failure shows on /health at once."""
     from uptake.engines.loader import load_engine
+    from uptake.models.resolve import resolve_model
+    from uptake.provenance import identify_model
 
+    resolved = spec.source if not isinstance(spec.source, str) else resolve_model(spec.source, settings, pull=False)
+    identity = identify_model(resolved)  # a bare file is hashed once here, for /v1/models
     engine = load_engine(
-        spec.source,
+        resolved,
         settings,
         context_size=options.context_per_sequence or settings.context_size,
         threads=options.threads,
@@ -74,7 +78,8 @@ def load_served_model(spec: ModelSpec, options: ServeOptions, settings: Settings
     except BaseException:
         engine.close()
         raise
-    return ServedModel(name=spec.name, engine=engine, aliases=spec.aliases)
+    return ServedModel(name=spec.name, engine=engine, aliases=spec.aliases, sha256=identity.sha256,
+                       adapter_sha256=identity.adapter_sha256)
 
 
 def run_server(specs: Sequence[ModelSpec], options: ServeOptions, settings: Settings | None = None) -> None:

@@ -99,6 +99,14 @@ def check_probe_set(settings: RunSettings, probe_set: ProbeSet, what_to_do: str)
 
 
 def check_same_model(settings: RunSettings, model: ModelIdentity) -> None:
+    recorded = settings.model
+    if recorded.sha256 is None:  # audited over HTTP at a server that gave no hash: only its name can be checked
+        if model.sha256 is not None or model.name != recorded.name:
+            raise UsageError(
+                f"run {settings.run_id} audited '{recorded.name}' at {recorded.path}, which gave no file hash; "
+                f"resume it there: --backend http --endpoint {recorded.path}."
+            )
+        return
     if (settings.model.sha256, settings.model.adapter_sha256) != (model.sha256, model.adapter_sha256):
         raise UsageError(
             f"run {settings.run_id} audited {settings.model.name} with sha256 {settings.model.sha256}, "
