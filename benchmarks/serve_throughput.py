@@ -234,17 +234,22 @@ def ready(base_url: str) -> bool:
         return False
 
 
-async def one_request(http: httpx.AsyncClient, model: str, prompt: str, max_tokens: int) -> tuple[float, int]:
-    """(seconds to the first content, output tokens), from the server's usage or else its chunks."""
-    body = {
+async def one_request(http: httpx.AsyncClient, model: str, prompt: str, max_tokens: int,
+                      stream: bool = True) -> tuple[float, int]:
+    """(seconds to the first content, output tokens), from the server's usage or else its chunks. Not streamed,
+    the first content comes with the whole answer."""
+    body: dict[str, Any] = {
         "model": model,
         "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens,
         "temperature": 0,
-        "stream": True,
-        "stream_options": {"include_usage": True},
     }
     started = time.perf_counter()
+    if not stream:
+        answer = await http.post("/v1/chat/completions", json=body)
+        answer.raise_for_status()
+        return time.perf_counter() - started, int(answer.json()["usage"]["completion_tokens"])
+    body |= {"stream": True, "stream_options": {"include_usage": True}}
     first: float | None = None
     chunks = 0
     usage: int | None = None
@@ -263,7 +268,8 @@ async def one_request(http: httpx.AsyncClient, model: str, prompt: str, max_toke
     return (first or time.perf_counter()) - started, usage if usage is not None else chunks
 
 
-async def measure(base_url: str, model: str, clients: int, per_client: int, max_tokens: int) -> dict[str, Any]:
+async def measure(base_url: str, model: str, clients: int, per_client: int, max_tokens: int,
+                  stream: bool = True) -> dict[str, Any]:
     # A fresh connection per request: llama-server closes kept-alive connections on its own schedule, and
     # a reused one that it has closed fails the next request. Connecting over loopback costs microseconds.
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=0)
@@ -275,7 +281,7 @@ async def measure(base_url: str, model: str, clients: int, per_client: int, max_
             for turn in range(per_client):
                 number = index * per_client + turn
                 prompt = f"Request {number}: write a Python function that {TASKS[number % len(TASKS)]}."
-                results.append(await one_request(http, model, prompt, max_tokens))
+                results.append(await one_request(http, model, prompt, max_tokens, stream))
             return results
 
         started = time.perf_counter()

@@ -21,13 +21,18 @@ from uptake.executors.base import Completion, TokenProbability
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
+def api_base(endpoint: str) -> str:
+    """The API's base URL: the endpoint as given when it ends in /v1, else with /v1 added."""
+    base = endpoint.rstrip("/")
+    return base if base.endswith("/v1") else f"{base}/v1"
+
+
 class HttpExecutor:
     def __init__(
         self, endpoint: str, model: str, *, api_key: str | None = None, concurrency: int = 4, retries: int = 4,
         timeout_s: float = 600.0, backoff_s: float = 1.0, transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        base = endpoint.rstrip("/")
-        self.base_url = base if base.endswith("/v1") else f"{base}/v1"
+        self.base_url = api_base(endpoint)
         self.model = model
         self._concurrency = concurrency
         self.retries = retries

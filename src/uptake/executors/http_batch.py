@@ -17,7 +17,7 @@ import httpx
 from uptake.engines.base import EngineInfo, FinishReason, GenerationRequest, GenerationResult, Timings, Usage
 from uptake.errors import UptakeError, UsageError
 from uptake.executors.base import Completion
-from uptake.executors.http import HttpExecutor
+from uptake.executors.http import HttpExecutor, api_base
 from uptake.provenance import ModelIdentity
 
 IDENTITY_TIMEOUT_S = 30.0
@@ -36,7 +36,7 @@ class HttpBatchEngine:
         self.model = model
         self.api_key = api_key
         self.concurrency = concurrency
-        self.base_url = HttpExecutor(endpoint, model).base_url  # the one rule for where /v1 goes
+        self.base_url = api_base(endpoint)
 
     @property
     def info(self) -> EngineInfo:
@@ -64,14 +64,6 @@ class HttpBatchEngine:
         finally:
             await executor.aclose()
 
-    @classmethod
-    def connect(cls, endpoint: str, model: str | None, *, api_key: str | None = None,
-                concurrency: int = 4) -> tuple[HttpBatchEngine, ModelIdentity]:
-        """The engine and the identity of the model it reaches; without `model`, the one model the server
-        serves (a server with several must be told which)."""
-        engine = cls(endpoint, model or "", api_key=api_key, concurrency=concurrency)
-        return engine, engine.identify()
-
     def identify(self) -> ModelIdentity:
         """The served model as the server describes it; a server that does not serve it is a usage error.
         An engine made without a model name takes the server's only model."""
@@ -95,10 +87,11 @@ class HttpBatchEngine:
             raise UsageError(f"{self.base_url} does not serve a model called '{self.model}'; it serves: "
                              f"{', '.join(served) or 'none'}. Give one of them as MODEL.")
         details: dict[str, Any] = _json_object(card) if card.status_code == 200 else {}
+        sha256 = _hex_or_none(details.get("sha256"))
         return ModelIdentity(
-            name=self.model, sha256=_hex_or_none(details.get("sha256")), path=self.base_url,
+            name=self.model, sha256=sha256, path=self.base_url,
             quantization=None, architecture=None, parameters=None, chat_template_sha256=None,
-            trust="server-reported" if details.get("sha256") else "unverified",
+            trust="server-reported" if sha256 else "unverified",
             adapter=None, adapter_sha256=_hex_or_none(details.get("adapter_sha256")),
         )
 
