@@ -150,8 +150,6 @@ def _executor(
     if endpoint is not None:
         from uptake.executors.http import HttpExecutor
 
-        if not endpoint.startswith(("http://", "https://")):
-            raise UsageError(f"--endpoint {endpoint} is not an http(s) URL; give e.g. http://127.0.0.1:8080.")
         name = model or "default"
         yield HttpExecutor(endpoint, name, api_key=api_key, concurrency=concurrency), {"name": name, "sha256": None}
         return

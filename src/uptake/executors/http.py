@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from uptake.engines.base import GenerationRequest
+from uptake.errors import UsageError
 from uptake.executors.base import Completion, TokenProbability
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -23,6 +24,8 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 def api_base(endpoint: str) -> str:
     """The API's base URL: the endpoint as given when it ends in /v1, else with /v1 added."""
+    if not endpoint.startswith(("http://", "https://")):
+        raise UsageError(f"--endpoint {endpoint} is not an http(s) URL; give e.g. http://127.0.0.1:8080.")
     base = endpoint.rstrip("/")
     return base if base.endswith("/v1") else f"{base}/v1"
 

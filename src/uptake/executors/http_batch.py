@@ -30,13 +30,11 @@ class HttpBatchEngine:
     """`generate_batch` over HTTP: every request of a batch in flight at once, up to the executor's concurrency."""
 
     def __init__(self, endpoint: str, model: str, *, api_key: str | None = None, concurrency: int = 4) -> None:
-        if not endpoint.startswith(("http://", "https://")):
-            raise UsageError(f"--endpoint {endpoint} is not an http(s) URL; give e.g. http://127.0.0.1:8080.")
+        self.base_url = api_base(endpoint)  # a URL that is not http(s) is refused here
         self.endpoint = endpoint
         self.model = model
         self.api_key = api_key
         self.concurrency = concurrency
-        self.base_url = api_base(endpoint)
 
     @property
     def info(self) -> EngineInfo:
