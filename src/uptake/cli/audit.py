@@ -28,7 +28,7 @@ from uptake.cli.options import (
     ReplicasOption,
 )
 from uptake.cli.output import console, err_console, print_json, resolve_with_progress
-from uptake.errors import InterruptedRunError, UsageError
+from uptake.errors import InterruptedRunError, UptakeError, UsageError
 from uptake.models.resolve import with_adapter
 from uptake.settings import get_settings
 
@@ -159,6 +159,8 @@ def censorship(
     run loses nothing: --resume RUN_ID finishes it with the same settings and seeds. With
     --endpoint URL, MODEL is a model that OpenAI-compatible server serves (default: its only one); the
     run records the file's sha256 when the server gives it (`uptake serve` does), else "unverified".
+    Exit status: 0 done, 1 generations failed (the rest is written; finish with --resume RUN_ID) or another
+    failure, 2 a usage error, 130 stopped.
     """
     from uptake.audit.censorship.outputs import require_report_packages, write_outputs
     from uptake.audit.censorship.plan import AuditConfig, parse_langs, parse_topics
@@ -207,8 +209,11 @@ def censorship(
     summary = write_outputs(outcome, probe_set, index)
     if json_output:
         print_json(summary)
-        return
-    _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
+    else:
+        _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
+    if outcome.failed:  # the figures above lack these generations: a script must not take them as whole
+        raise UptakeError(f"{outcome.failed} generations failed (the first: {outcome.first_error}); every other "
+                          f"result is written. Finish with: uptake audit censorship --resume {outcome.settings.run_id}")
 
 
 def _ray_backend(backend: Backend | None, endpoint: str | None, address: str | None, replicas: int | None,

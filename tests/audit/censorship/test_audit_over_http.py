@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from serve_support import free_port, server_process
 
 from tiny_gguf import write_tiny_gguf
@@ -113,14 +114,17 @@ class _PlainServer:
 
         @app.get("/v1/models")
         def models() -> dict[str, Any]:
-            return {"object": "list", "data": [{"id": "plain", "object": "model", "created": 0, "owned_by": "x"}]}
+            return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "x"}
+                                               for name in ("plain", "broken")]}
 
         @app.get("/v1/models/{name}")
         def model(name: str) -> dict[str, Any]:
             return {"id": name, "object": "model", "created": 0, "owned_by": "x"}
 
         @app.post("/v1/chat/completions")
-        def chat(body: dict[str, Any]) -> dict[str, Any]:
+        def chat(body: dict[str, Any]) -> Any:
+            if body["model"] == "broken":  # a request the server will never take (not retried)
+                return JSONResponse({"error": {"message": "no such thing", "type": "invalid_request_error"}}, 400)
             return {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": "I cannot discuss that."}}],
@@ -160,6 +164,16 @@ def test_a_server_that_gives_no_hash_is_recorded_as_unverified(plain: str, env: 
     assert json.loads(again.stdout)["reproduce"]["engine"]["engine"] == f"{plain}/v1".replace("http://", "http:http://")
 
 
+def test_generations_the_server_fails_exit_1_with_the_cause_and_how_to_resume(plain: str, env: dict[str, str]) -> None:
+    result = uptake("audit", "censorship", "broken", *ARGS, "--endpoint", plain, env=env)
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)  # what the run holds is still written and printed
+    assert summary["run"]["status"] == "incomplete" and summary["counts"]["completed"] == 0
+    error = result.stderr.strip().splitlines()[-1]
+    assert "12 generations failed" in error and "HTTP 400" in error
+    assert f"--resume {summary['run']['id']}" in error
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("plain", "--endpoint", "ftp://x"), "not an http(s) URL"),
     (("missing", "--endpoint", "{plain}"), "does not serve a model called 'missing'"),
@@ -173,3 +187,19 @@ def test_bad_endpoint_use_is_one_line(plain: str, env: dict[str, str], args: tup
     assert result.returncode in (1, 2), result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_server_with_keys_takes_the_audit_with_a_key_and_refuses_it_without(
+    tiny: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [str(UPTAKE), "serve", str(tiny), "--port", str(port), "--ctx", "256", "--parallel", "1",
+               "--api-key", "sesame"]
+    with server_process(command, port, ready_timeout_s=60, env={"UPTAKE_HOME": str(tmp_path / "h")}) as url:
+        refused = uptake("audit", "censorship", "tiny", *ARGS, "--endpoint", url, env=env)
+        keyed = uptake("audit", "censorship", "tiny", *ARGS, "--endpoint", url,
+                       env=env | {"UPTAKE_ENDPOINT_API_KEY": "sesame"})
+    assert refused.returncode == 2 and "refused the API key" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert keyed.returncode == 0, keyed.stderr
+    assert json.loads(keyed.stdout)["counts"]["completed"] == 12

@@ -38,6 +38,7 @@ class AuditOutcome:
     status: Status
     generated: int  # by this invocation
     failed: int  # generations the engine reported as errors; left for a resume to retry
+    first_error: str | None = None  # what the engine said of the first of them
 
 
 def create_run(
@@ -134,7 +135,7 @@ def execute(
         progress.start(len(plan), sum(item.key in done for item in plan))
         index.update(settings.run_id, "running")
         try:
-            generated, failed = _generate_missing(plan, done, settings.audit, engine, classifier, folder, progress)
+            generated, errors = _generate_missing(plan, done, settings.audit, engine, classifier, folder, progress)
         except KeyboardInterrupt:
             index.update(settings.run_id, "interrupted")
             raise
@@ -145,7 +146,7 @@ def execute(
         rows = [row for row in read_journal(folder.results_path).rows if row_key(row) in planned]
     status: Status = "done" if planned <= done else "incomplete"
     index.update(settings.run_id, status)
-    return AuditOutcome(folder, settings, rows, plan, status, generated, failed)
+    return AuditOutcome(folder, settings, rows, plan, status, generated, len(errors), errors[0] if errors else None)
 
 
 def _generate_missing(
@@ -156,9 +157,10 @@ def _generate_missing(
     classifier: Classifier,
     folder: RunFolder,
     progress: AuditProgress,
-) -> tuple[int, int]:
-    """Generate, label and journal each chunk's missing generations; (made, failed)."""
-    generated = failed = 0
+) -> tuple[int, list[str]]:
+    """Generate, label and journal each chunk's missing generations; (made, the failed ones' errors)."""
+    generated = 0
+    failed: list[str] = []
     for chunk in chunks(plan, config.chunk_size):
         todo = [item for item in chunk if item.key not in done]
         if not todo:
@@ -174,8 +176,8 @@ def _generate_missing(
 
 def _run_chunk(
     todo: Sequence[PlannedGeneration], config: AuditConfig, engine: BatchEngine, classifier: Classifier
-) -> tuple[list[dict[str, Any]], int]:
-    """Rows for the chunk's generations, and how many the engine failed (those get no row)."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows for the chunk's generations, and the errors of those the engine failed (those get no row)."""
     requests = [request_for(item, config) for item in todo]
     results = engine.generate_batch(requests)
     if len(results) != len(requests):
@@ -195,7 +197,8 @@ def _run_chunk(
         result_row(item, request, result, label)
         for (item, request, result), label in zip(kept, labels, strict=True)
     ]
-    return rows, len(todo) - len(kept)
+    errors = [result.error or "the engine failed it" for result in results if result.finish_reason == "error"]
+    return rows, errors
 
 
 def result_row(
