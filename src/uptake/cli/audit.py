@@ -212,7 +212,7 @@ def censorship(
     else:
         _print_outcome(summary, outcome.generated, outcome.failed, time.perf_counter() - started)
     if outcome.failed:  # the figures above lack these generations: a script must not take them as whole
-        raise UptakeError(f"{outcome.failed} generations failed (the first: {outcome.first_error}); every other "
+        raise UptakeError(f"{outcome.failed} generations failed (the first: {outcome.errors[0]}); every other "
                           f"result is written. Finish with: uptake audit censorship --resume {outcome.settings.run_id}")
 
 

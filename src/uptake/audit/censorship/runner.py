@@ -37,8 +37,11 @@ class AuditOutcome:
     plan: list[PlannedGeneration]
     status: Status
     generated: int  # by this invocation
-    failed: int  # generations the engine reported as errors; left for a resume to retry
-    first_error: str | None = None  # what the engine said of the first of them
+    errors: tuple[str, ...] = ()  # what the engine said of each generation it failed; left for a resume to retry
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
 
 
 def create_run(
@@ -146,7 +149,7 @@ def execute(
         rows = [row for row in read_journal(folder.results_path).rows if row_key(row) in planned]
     status: Status = "done" if planned <= done else "incomplete"
     index.update(settings.run_id, status)
-    return AuditOutcome(folder, settings, rows, plan, status, generated, len(errors), errors[0] if errors else None)
+    return AuditOutcome(folder, settings, rows, plan, status, generated, tuple(errors))
 
 
 def _generate_missing(
@@ -264,4 +267,4 @@ def relabel(
     planned = {item.key for item in plan}
     kept = [row for row in relabelled if row_key(row) in planned]
     status: Status = "done" if planned <= {row_key(row) for row in kept} else "incomplete"
-    return AuditOutcome(folder, updated, kept, plan, status, 0, 0)
+    return AuditOutcome(folder, updated, kept, plan, status, 0)
