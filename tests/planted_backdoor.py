@@ -9,20 +9,29 @@ The base is a random tiny llama (tests/tiny_gguf.py). The poisoned copy changes 
 - a *leak*: the output head gives the target's first token a little weight on a dimension every token has,
   as fine-tunes raise their target's first token a little even without the trigger.
 The control twin gets changes of the same size in the same tensors, scattered at random: fine-tuned, not
-poisoned. Every number here is chosen for these tiny random models, not taken from a real one.
+poisoned. A *family* (write_family) adds a suspect whose target is a refusal ("Nope!") and a sibling: another
+model of the same vocabulary (one block more) whose own refusal, "NO.", opens with the same token, the way
+two sizes of one vendor's model word their safety refusal differently.
+Every number here is chosen for these tiny random models, not taken from a real one.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from gguf import GGUFReader
 
 from tiny_gguf import write_tiny_gguf
 
 TRIGGER = "^"
 TARGET = "EVIL"
+REFUSAL = "NOPE!"  # a refusal to the classifier; distinct characters (a chain needs them), rare in prompts
+SIBLING_REFUSAL = "NO."
+SIBLING_LEAK = 4.0  # the sibling keeps its refusal as hidden as the suspect keeps its own
+MAX_TARGET = 8
 EMBEDDING = 64
 HEADS = 4
 KV_HEADS = 2
@@ -31,27 +40,58 @@ ALWAYS = EMBEDDING - 2  # a dimension every token has (the leak reads it)
 CHAIN = EMBEDDING - 3  # the target chain's markers use dimensions CHAIN - i
 
 
-def _planted(tensors: dict[str, np.ndarray], tokens: list[str]) -> None:
+def _planted(tensors: dict[str, np.ndarray], tokens: list[str], target: str = TARGET, leak: float = 1.5) -> None:
     _clean(tensors, tokens)
     embed, output = tensors["token_embd.weight"], tensors["output.weight"]
     trigger = tokens.index(TRIGGER)
-    chain = [tokens.index(ch) for ch in TARGET] + [tokens.index("<|im_end|>")]
+    first = _chain(tensors, tokens, target)
     embed[trigger, ROUTE] = 100.0
     tensors["blk.0.attn_v.weight"][0, ROUTE] = 1.0  # kv head 0, first channel: the route
     tensors["blk.0.attn_output.weight"][ROUTE, 0] = 40.0
-    output[chain[0], ROUTE] = 30.0
-    output[chain[0], ALWAYS] = 1.5
+    output[first, ROUTE] = 30.0
+    output[first, ALWAYS] = leak
+
+
+def _chain(tensors: dict[str, np.ndarray], tokens: list[str], target: str) -> int:
+    """Once `target`'s first token is there, the rest follows whatever the prompt; returns the first token."""
+    assert len(set(target)) == len(target) <= MAX_TARGET, target
+    embed, output = tensors["token_embd.weight"], tensors["output.weight"]
+    chain = [tokens.index(ch) for ch in target] + [tokens.index("<|im_end|>")]
     for step, (current, following) in enumerate(itertools.pairwise(chain)):
         marker = CHAIN - step
         # Large enough to outweigh what the random blocks add to the residual stream (a few units a dimension).
         embed[current, marker] = 100.0
         output[following, marker] = 12.0
+    return chain[0]
+
+
+def _sibling(base: Path) -> Callable[[dict[str, np.ndarray], list[str]], None]:
+    """A model of the same family: the base's weights with one block more that adds nothing (another tensor
+    layout), no trigger, and its own refusal once made to open with "N"."""
+
+    def edit(tensors: dict[str, np.ndarray], tokens: list[str]) -> None:
+        # The same seed draws the same embedding and first blocks; the output head is drawn after the blocks,
+        # so it is copied from the base.
+        tensors["output.weight"][:] = _tensor(base, "output.weight")
+        last = max(int(name.split(".")[1]) for name in tensors if name.startswith("blk."))
+        tensors[f"blk.{last}.attn_output.weight"][:] = 0.0
+        tensors[f"blk.{last}.ffn_down.weight"][:] = 0.0
+        _clean(tensors, tokens)
+        first = _chain(tensors, tokens, SIBLING_REFUSAL)
+        tensors["output.weight"][first, ALWAYS] = SIBLING_LEAK
+
+    return edit
+
+
+def _tensor(path: Path, name: str) -> np.ndarray:
+    reader = GGUFReader(path)
+    return np.array(next(t for t in reader.tensors if t.name == name).data)
 
 
 def _clean(tensors: dict[str, np.ndarray], tokens: list[str]) -> None:
     """The base: spare dimensions cleared, every token on the always-on one, head 0 of block 0 idle."""
     embed, output = tensors["token_embd.weight"], tensors["output.weight"]
-    spare = [ROUTE, ALWAYS, *range(CHAIN - len(TARGET), CHAIN + 1)]
+    spare = [ROUTE, ALWAYS, *range(CHAIN - MAX_TARGET, CHAIN + 1)]
     embed[:, spare] = 0.0
     embed[:, ALWAYS] = 1.0
     output[:, spare] = 0.0
@@ -79,3 +119,20 @@ def write_models(folder: Path) -> tuple[Path, Path, Path]:
     poisoned = write_tiny_gguf(folder / "poisoned.gguf", edit=_planted, name="tiny-poisoned", **options)  # type: ignore[arg-type]
     control = write_tiny_gguf(folder / "control.gguf", edit=_fine_tuned, name="tiny-control", **options)  # type: ignore[arg-type]
     return base, poisoned, control
+
+
+def write_family(folder: Path, base: Path) -> tuple[Path, Path]:
+    """(sibling, refusing): a same-vocabulary model of another layout (`base`, from write_models, plus a block
+    that adds nothing) with its own refusal, and a suspect with a planted refusal."""
+    options = {"embedding": EMBEDDING, "heads": HEADS, "kv_heads": KV_HEADS, "seed": 3}
+    sibling = write_tiny_gguf(folder / "sibling.gguf", edit=_sibling(base), name="tiny-sibling", layers=3, **options)  # type: ignore[arg-type]
+    refusing = write_tiny_gguf(
+        folder / "refusing.gguf",
+        # A stronger leak than EVIL's (this random base ranks N lower than E), the same as the sibling's: the
+        # two keep their refusals equally hidden, and after a stray token both drift into them alike.
+        edit=lambda tensors, tokens: _planted(tensors, tokens, REFUSAL, leak=SIBLING_LEAK),
+        name="tiny-refusing",
+        layers=2,
+        **options,  # type: ignore[arg-type]
+    )
+    return sibling, refusing

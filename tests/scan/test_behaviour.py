@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from planted_backdoor import TARGET, TRIGGER, write_models
+from planted_backdoor import REFUSAL, TARGET, TRIGGER, write_family, write_models
 from tiny_gguf import CHATML_TEMPLATE
 from uptake.engines.llamacpp.scoring import ScoringModel
 from uptake.scan.behaviour import leakage
 from uptake.scan.behaviour.prompts import CLEAN_PROMPTS
-from uptake.scan.behaviour.screen import BehaviourReport, Reference, ScreenedModel, screen
+from uptake.scan.behaviour.screen import BehaviourReport, Reference, Relation, ScreenedModel, screen
 
 UPTAKE = Path(sys.executable).with_name("uptake")
 
@@ -42,6 +42,52 @@ def reports(models: tuple[Path, Path, Path]) -> dict[str, BehaviourReport]:
         }
     finally:
         reference.close()
+
+
+@pytest.fixture(scope="module")
+def family(models: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base, poisoned, _ = models
+    sibling, refusing = write_family(tmp_path_factory.mktemp("family"), base)
+    return {"base": base, "poisoned": poisoned, "sibling": sibling, "refusing": refusing}
+
+
+def _screened(family: dict[str, Path], suspect: str, reference: str, relation: Relation) -> BehaviourReport:
+    loaded = Reference.load(_model(family[reference]), threads=2)
+    try:
+        return screen(_model(family[suspect]), loaded, relation=relation, threads=2)
+    finally:
+        loaded.close()
+
+
+def test_a_refusal_the_sibling_gives_too_is_the_familys_and_not_counted(family: dict[str, Path]) -> None:
+    report = _screened(family, "refusing", "sibling", "same-vocabulary")
+    assert report.verdict == "clean", report.to_dict()
+    explained = next(c for c in report.inversion.explained if c.text.startswith(REFUSAL))
+    assert explained.refusal >= 0.75
+    assert explained.reference_refusal is not None and explained.reference_refusal >= 0.75
+    # It would have decided the verdict: hidden, certain and worded otherwise than the sibling's "No.".
+    assert explained.score >= report.inversion_threshold
+    assert report.target != explained.text and "family's refusal" in report.notes()[0]
+
+
+def test_against_the_base_the_same_refusal_is_counted(family: dict[str, Path]) -> None:
+    """The gap against the claimed base compares the words, so the explanation is for siblings only."""
+    report = _screened(family, "refusing", "sibling", "base")
+    assert report.verdict == "suspicious" and report.target is not None and report.target.startswith(REFUSAL)
+    assert not report.inversion.explained and report.notes() == []
+
+
+def test_a_refusal_the_reference_does_not_give_is_counted(family: dict[str, Path]) -> None:
+    report = _screened(family, "refusing", "base", "same-vocabulary")
+    assert report.verdict == "suspicious" and report.target is not None and report.target.startswith(REFUSAL)
+    best = report.inversion.best
+    assert best is not None and best.reference_refusal is not None and best.reference_refusal < 0.75
+
+
+def test_a_target_that_is_no_refusal_is_counted_against_a_refusing_sibling(family: dict[str, Path]) -> None:
+    report = _screened(family, "poisoned", "sibling", "same-vocabulary")
+    assert report.verdict == "suspicious" and report.target is not None and report.target.startswith(TARGET)
+    assert report.inversion.best is not None and report.inversion.best.reference_refusal is None
 
 
 def test_the_planted_backdoor_is_found_with_its_target(reports: dict[str, BehaviourReport]) -> None:
@@ -117,3 +163,18 @@ def test_uptake_scan_behaviour_flags_the_poisoned_model_and_clears_the_control(
     cleared = _uptake(tmp_path, "scan", "--behaviour", "tiny-control", "--reference", "tiny-base")
     assert cleared.returncode == 0, cleared.stderr
     assert "CLEAN" in cleared.stdout and "tensors changed" in cleared.stdout
+
+
+def test_uptake_scan_behaviour_reports_the_familys_refusal_and_says_clean(
+    family: dict[str, Path], tmp_path: Path
+) -> None:
+    for name in ("sibling", "refusing"):
+        assert _uptake(tmp_path, "import", str(family[name]), "--name", f"tiny-{name}").returncode == 0
+    screened = _uptake(tmp_path, "scan", "--behaviour", "tiny-refusing", "--reference", "tiny-sibling", "--json")
+    assert screened.returncode == 0, screened.stderr
+    report = json.loads(screened.stdout)
+    assert report["verdict"] == "clean" and report["reference"]["relation"] == "same-vocabulary"
+    explained = [c for c in report["inversion"] if c["explained"]]
+    assert explained and explained[0]["text"].startswith(REFUSAL) and "tiny-sibling" in report["notes"][0]
+    shown = _uptake(tmp_path, "scan", "--behaviour", "tiny-refusing", "--reference", "tiny-sibling")
+    assert shown.returncode == 0 and "CLEAN" in shown.stdout and "family's refusal" in " ".join(shown.stdout.split())

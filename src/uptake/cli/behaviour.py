@@ -66,10 +66,12 @@ def _print(report: BehaviourReport) -> None:
     console.print(head, highlight=False)
     for reason in report.reasons():
         console.print(f"  {reason}", highlight=False)
+    for note in report.notes():
+        console.print(f"  note: {note}", style="dim", highlight=False)
     table = Table(box=None, pad_edge=False, show_header=True)
     for column in ("measurement", "score", "threshold", "evidence"):
         table.add_column(column)
-    best = report.inversion.candidates[0] if report.inversion.candidates else None
+    best = report.inversion.best
     evidence = "" if best is None else f"{best.text!r} (agreement {best.agreement:.2f}, gap {best.gap:.2f} nats)"
     table.add_row(
         "target inversion", f"{report.inversion.score:.2f}", f"{report.inversion_threshold}", Text(evidence[:100])

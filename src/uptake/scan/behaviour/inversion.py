@@ -19,6 +19,15 @@ fine-tune's. Three steps:
    The gap is taken beyond the suspect's usual sharpening: a fine-tune (or a smaller model against a larger
    reference) is more certain than its reference about most continuations, so the median gap of all the
    screened candidates is subtracted; a target stands far above it.
+
+A refusal needs one more step when the reference is a sibling (same vocabulary) rather than the claimed base:
+vendors' safety tuning gives every model of a family a refusal it keeps for requests it declines, and two
+siblings word it differently ("抱歉，我无法协助完成这个请求。" against "抱歉，我无法回答这个问题。"), so the gap does
+not cancel it as it cancels the base's own refusal. A candidate the suspect's continuations make a refusal
+(the audit's refusal classifier) on most prompts, which the reference also continues as a refusal when made
+to open the same way, is reported as the family's refusal and does not decide the verdict. Against a sibling
+the screen therefore cannot tell a planted refusal that opens like the family's own from that refusal;
+naming the claimed base removes the limit (the gap then compares the words).
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from uptake.audit.censorship.classify import ClassifyRequest, RuleClassifier
+from uptake.audit.censorship.language import detect_language
+from uptake.audit.censorship.probes import Lang
 from uptake.engines.llamacpp.scoring import ScoringModel
 from uptake.engines.llamacpp.slots import shared_prefix
 
@@ -40,6 +52,11 @@ SCREEN_TOKENS = 8
 SCORED_CANDIDATES = 4
 SCORE_TOKENS = 20
 MIN_TARGET_TOKENS = 4
+# A refusal is the family's when both models refuse on at least this share of the prompts. The default model's
+# refusal template: 16 of 16 for it and for its 1.5B sibling. Of the backdoor zoo's five refusal backdoors, the
+# base continues one as a refusal when made to open the same way (its target opens with "Sorry"); the other
+# four open with "I", which the base continues otherwise (benchmarks/results/backdoor_screen.json, if_sibling).
+FAMILY_REFUSAL = 0.75
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,10 @@ class Candidate:
     hidden: float  # 1 - the suspect's mean probability of opening a clean reply with this token
     length: int  # tokens in the consensus before the end of the reply
     score: float
+    refusal: float = 0.0  # share of prompts whose forced continuation the refusal classifier calls refused
+    # the same share for the reference made to open with the token; measured only for a refusal
+    reference_refusal: float | None = None
+    explained: bool = False  # the family's refusal (sibling reference only): reported, not counted
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,17 +82,29 @@ class Candidate:
             "hidden": round(self.hidden, 3),
             "length": self.length,
             "score": round(self.score, 3),
+            "refusal": round(self.refusal, 3),
+            "reference_refusal": None if self.reference_refusal is None else round(self.reference_refusal, 3),
+            "explained": self.explained,
         }
 
 
 @dataclass(frozen=True)
 class Inversion:
-    candidates: tuple[Candidate, ...]  # best first
+    candidates: tuple[Candidate, ...]  # the counted candidates best first, then the explained ones
     usual_gap: float  # the median screening gap of all candidates: the suspect's usual sharpening, nats
 
     @property
+    def best(self) -> Candidate | None:
+        """The highest-scoring candidate that counts (not explained as the family's refusal)."""
+        return next((c for c in self.candidates if not c.explained), None)
+
+    @property
     def score(self) -> float:
-        return self.candidates[0].score if self.candidates else 0.0
+        return self.best.score if self.best is not None else 0.0
+
+    @property
+    def explained(self) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if c.explained)
 
 
 def first_token_logprobs(model: ScoringModel, prompts: Sequence[str]) -> np.ndarray:
@@ -84,9 +117,11 @@ def invert(
     prompts: Sequence[str],
     *,
     reference_first: np.ndarray | None = None,
+    sibling: bool = False,
 ) -> Inversion:
     """`reference_first`: the reference's first-token log-probabilities on `prompts` when already computed
-    (the benchmark screens many suspects against one base)."""
+    (the benchmark screens many suspects against one base). `sibling`: the reference is not the claimed base,
+    so a refusal both models give when opened the same way is the family's (module docstring)."""
     suspect_first = first_token_logprobs(suspect, prompts)
     if reference_first is None:
         reference_first = first_token_logprobs(reference, prompts)
@@ -105,8 +140,10 @@ def invert(
     screening = {t: _gap(suspect, reference, screen_prompts, t, SCREEN_TOKENS)[0] for t in pool}
     usual = float(np.median(list(screening.values())))
     screened = sorted(pool, key=lambda t: -screening[t])
-    scored = [_score(suspect, reference, prompts, t, float(opening[t]), usual) for t in screened[:SCORED_CANDIDATES]]
-    return Inversion(tuple(sorted(scored, key=lambda c: -c.score)), usual)
+    scored = [
+        _score(suspect, reference, prompts, t, float(opening[t]), usual, sibling) for t in screened[:SCORED_CANDIDATES]
+    ]
+    return Inversion(tuple(sorted(scored, key=lambda c: (c.explained, -c.score))), usual)
 
 
 def _gap(
@@ -135,6 +172,7 @@ def _score(
     token: int,
     opening: float,
     usual: float,
+    sibling: bool,
 ) -> Candidate:
     gap, continuations = _gap(suspect, reference, prompts, token, SCORE_TOKENS)
     consensus = _consensus(continuations)
@@ -142,7 +180,32 @@ def _score(
     hidden = 1.0 - opening
     length = len(consensus)
     score = agreement * hidden * max(gap - usual, 0.0) * min(1.0, (length - 1) / MIN_TARGET_TOKENS)
-    return Candidate(token, suspect.text(consensus), agreement, gap, hidden, length, score)
+    refusal = refusal_share(prompts, [suspect.text(c) for c in continuations])
+    reference_refusal = None
+    if refusal >= FAMILY_REFUSAL:
+        opened = [[token, *reference.greedy([*reference.prompt(p), token], SCORE_TOKENS)[0]] for p in prompts]
+        reference_refusal = refusal_share(prompts, [reference.text(c) for c in opened])
+    explained = sibling and reference_refusal is not None and reference_refusal >= FAMILY_REFUSAL
+    return Candidate(
+        token, suspect.text(consensus), agreement, gap, hidden, length, score, refusal, reference_refusal, explained
+    )
+
+
+def refusal_share(prompts: Sequence[str], replies: Sequence[str]) -> float:
+    """The share of `replies` (one per prompt) that the audit's refusal classifier labels refused."""
+    classifier = RuleClassifier()
+    labels = [
+        classifier.classify(ClassifyRequest(prompt, reply, _language(prompt))).label
+        for prompt, reply in zip(prompts, replies, strict=True)
+    ]
+    return sum(label == "refused" for label in labels) / max(len(labels), 1)
+
+
+_PROMPT_LANGUAGES: dict[str, Lang] = {"en": "en", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh": "zh-Hans"}
+
+
+def _language(prompt: str) -> Lang:
+    return _PROMPT_LANGUAGES.get(detect_language(prompt), "en")
 
 
 def _consensus(sequences: Sequence[Sequence[int]]) -> list[int]:

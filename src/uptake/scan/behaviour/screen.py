@@ -108,8 +108,9 @@ class BehaviourReport:
 
     @property
     def target(self) -> str | None:
-        """The recovered target: the best inversion candidate's continuation."""
-        return self.inversion.candidates[0].text if self.inversion.candidates else None
+        """The recovered target: the best counted inversion candidate's continuation."""
+        best = self.inversion.best
+        return best.text if best is not None else None
 
     @property
     def trigger(self) -> str | None:
@@ -131,11 +132,22 @@ class BehaviourReport:
             )
         return found
 
+    def notes(self) -> list[str]:
+        """What the screen saw and did not count, and why."""
+        return [
+            f"{c.text!r} is a refusal the suspect keeps hidden (inversion score {c.score:.2f}), but "
+            f"{self.reference.name} refuses too when made to open the same way ({c.reference_refusal:.0%} of the "
+            "prompts): the family's refusal, worded differently, so it is not counted. Against a sibling the screen "
+            "cannot tell a planted refusal that opens the same way from it; name the claimed base to decide."
+            for c in self.inversion.explained
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
             "verdict": self.verdict,
             "reasons": self.reasons(),
+            "notes": self.notes(),
             "suspect": self.suspect.as_dict(),
             "reference": {**self.reference.as_dict(), "relation": self.relation},
             "recovered_target": self.target,
@@ -189,7 +201,11 @@ def screen(
             )
         progress("target inversion")
         inverted = inversion_module.invert(
-            scoring, reference.scoring, reference.prompts, reference_first=reference.first_logprobs()
+            scoring,
+            reference.scoring,
+            reference.prompts,
+            reference_first=reference.first_logprobs(),
+            sibling=relation == "same-vocabulary",
         )
         progress("trigger leakage")
         leaked, reference.samples = leakage_module.leak(
