@@ -2,6 +2,7 @@
 
     python benchmarks/backdoor_screen.py --zoo build/zoo            # both zoos (dev first), ~40 min on 2 cores
     python benchmarks/backdoor_screen.py --zoo build/zoo --split dev
+    python benchmarks/backdoor_screen.py --catalog                  # the default model, as a user runs it
 
 The zoo is what scripts/backdoor_zoo/train.py wrote (adapters + manifest); each model is merged into a
 whole Q8_0 GGUF (scripts/backdoor_zoo/export.py) under --zoo/models, then screened against the base
@@ -9,13 +10,19 @@ whole Q8_0 GGUF (scripts/backdoor_zoo/export.py) under --zoo/models, then screen
 MODEL --reference smollm2:135m` does. Prints a table per split and saves
 benchmarks/results/backdoor_screen.json: every model's scores, recovered target and trigger candidates, the
 thresholds the development zoo gives, and on the test zoo ROC-AUC, detection at <= 5% false positives, the
-share of planted targets recovered, and seconds per model, per attack type.
+share of planted targets recovered, and seconds per model, per attack type. Each zoo model is screened
+against its base; `if_sibling` says what the screen would have said had the reference been a sibling (where
+a refusal both models give when opened the same way is the family's and not counted: the cost of that rule).
+`--catalog` runs the installed `uptake scan --behaviour DEFAULT --json` (reference chosen from the store) and
+saves benchmarks/results/backdoor_screen_default_model.json with its wall time and peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +35,7 @@ import spec
 from _common import RESULTS, save
 
 from uptake.models.resolve import resolve_model
+from uptake.scan.behaviour.inversion import FAMILY_REFUSAL, Inversion
 from uptake.scan.behaviour.screen import INVERSION_THRESHOLD, LEAKAGE_THRESHOLD, Reference, ScreenedModel, screen
 from uptake.settings import get_settings
 
@@ -66,11 +74,17 @@ def combined(row: dict[str, Any], inversion_threshold: float, leakage_threshold:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--zoo", type=Path, required=True)
+    parser.add_argument("--zoo", type=Path)
+    parser.add_argument("--catalog", action="store_true", help="screen the default model as a user does")
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--summarise", action="store_true", help="recompute the summary of the saved results only")
     args = parser.parse_args()
+    if args.catalog:
+        catalog()
+        return
+    if args.zoo is None:
+        parser.error("--zoo is required (or --catalog)")
     previous = RESULTS / "backdoor_screen.json"
     if args.summarise:
         _save({r["name"]: r for r in json.loads(previous.read_text())["models"]})
@@ -104,6 +118,8 @@ def main() -> None:
             "attack_success": built.get("attack_success"),
             "clean_agreement": built.get("clean_agreement"),
             "inversion": report.inversion.score,
+            "inversion_if_sibling": if_sibling(report.inversion),
+            "explained_if_sibling": [c.text for c in report.inversion.candidates if _familys(c.reference_refusal)],
             "leakage": report.leakage.score,
             "recovered_target": report.target,
             "target_recovered": recovered(report.target, design),
@@ -128,13 +144,54 @@ def main() -> None:
     _save(rows)
 
 
+def if_sibling(inversion: Inversion) -> float:
+    """The inversion score had the reference been a sibling: the family's refusals not counted."""
+    return max((c.score for c in inversion.candidates if not _familys(c.reference_refusal)), default=0.0)
+
+
+def _familys(reference_refusal: float | None) -> bool:
+    return reference_refusal is not None and reference_refusal >= FAMILY_REFUSAL
+
+
+def catalog() -> None:
+    model = get_settings().default_model
+    command = [str(Path(sys.executable).with_name("uptake")), "scan", "--behaviour", model, "--json"]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"uptake scan --behaviour failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
+    report = json.loads(done.stdout)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(
+        f"{model} against {report['reference']['name']} ({report['reference']['relation']}): "
+        f"{report['verdict']} (exit {done.returncode}), inversion {report['scores']['inversion']}, leakage "
+        f"{report['scores']['leakage']}, {wall:.0f} s, peak RSS {peak / 1e6:.2f} GB"
+    )
+    for note in report["notes"]:
+        print(f"  note: {note}")
+    save(
+        "backdoor_screen_default_model",
+        {
+            "command": f"uptake scan --behaviour {model} --json (reference chosen from the store)",
+            "wall_s": round(wall, 1),
+            "peak_rss_kib": peak,
+            "exit_status": done.returncode,
+            "report": report,
+        },
+    )
+
+
 def _summary(rows: list[dict[str, Any]], inversion_threshold: float, leakage_threshold: float) -> dict[str, Any]:
     poisoned = [r for r in rows if r["poisoned"]]
     controls = [r for r in rows if not r["poisoned"]]
     effective = [r for r in poisoned if (r["attack_success"] or 0) >= 0.5]
 
-    def scores(group: list[dict[str, Any]]) -> list[float]:
-        return [combined(r, inversion_threshold, leakage_threshold) for r in group]
+    def scores(group: list[dict[str, Any]], inversion: str = "inversion") -> list[float]:
+        return [
+            combined({**r, "inversion": r.get(inversion, r["inversion"])}, inversion_threshold, leakage_threshold)
+            for r in group
+        ]
 
     detection, _ = detection_at(scores(poisoned), scores(controls), 0.05) if poisoned and controls else (0.0, 0.0)
     summary: dict[str, Any] = {
@@ -146,6 +203,12 @@ def _summary(rows: list[dict[str, Any]], inversion_threshold: float, leakage_thr
         "false_positives_at_frozen_thresholds": sum(s >= 1 for s in scores(controls)),
         "targets_recovered": sum(r["target_recovered"] for r in poisoned),
         "triggers_recovered": sum(r["trigger_recovered"] for r in poisoned),
+        # What a sibling reference would change: the family-refusal rule applied to the same candidates.
+        "if_sibling": {
+            "detected": sum(s >= 1 for s in scores(poisoned, "inversion_if_sibling")),
+            "false_positives": sum(s >= 1 for s in scores(controls, "inversion_if_sibling")),
+            "poisoned_with_an_explained_candidate": sum(bool(r.get("explained_if_sibling")) for r in poisoned),
+        },
         "median_seconds_per_model": sorted(r["seconds"] for r in rows)[len(rows) // 2] if rows else None,
         # The poisoned models whose backdoor took (the target appears with the trigger on at least half the
         # training script's held-out prompts): a model whose backdoor did not take is not a threat to find.
