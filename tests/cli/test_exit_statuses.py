@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_files
-from planted_backdoor import write_models
+from planted_backdoor import write_family, write_models
 from polling import wait_for
 from task_files import many_rows, write_task
 from tiny_gguf import write_tiny_gguf
@@ -64,6 +64,8 @@ CASES = [
          ("scan", "--behaviour", "{poisoned}", "--reference", "{base}", "--json"), 2, "suspicious"),
     Case("scan", "--behaviour: a clean fine-tune", ("scan", "--behaviour", "{fine-tuned}", "--reference", "{base}"), 0,
          "CLEAN"),
+    Case("scan", "--behaviour against a sibling that refuses the same way: the family's refusal, noted, not counted",
+         ("scan", "--behaviour", "{refusing}", "--reference", "{sibling}", "--json"), 0, "family's refusal"),
     Case("scan", "--behaviour with no model of the same vocabulary in the store", ("scan", "--behaviour", "{clean}"), 3,
          "vocabulary"),
     Case("scan", "--behaviour on a file the scan calls dangerous: never loaded",
@@ -178,8 +180,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rows.write_text(json.dumps({"prompt": "What is 2+2?", "response": "4.", "lang": "en"}) + "\n")
     gold_mismatch = [{"id": "stranger", "category": "noise", "urgency": "low", "location": None}]
     base, poisoned, fine_tuned = write_models(folder)
+    sibling, refusing = write_family(folder, base)
     return {
         "base": base,
+        "sibling": sibling,
+        "refusing": refusing,
         "poisoned": poisoned,
         "fine-tuned": fine_tuned,
         "task": write_task(folder / "task", gates=["category.macro_f1 >= 0"]),
