@@ -35,7 +35,7 @@ import spec
 from _common import RESULTS, save
 
 from uptake.models.resolve import resolve_model
-from uptake.scan.behaviour.inversion import FAMILY_REFUSAL, Inversion
+from uptake.scan.behaviour.inversion import Inversion, shared_refusal
 from uptake.scan.behaviour.screen import INVERSION_THRESHOLD, LEAKAGE_THRESHOLD, Reference, ScreenedModel, screen
 from uptake.settings import get_settings
 
@@ -119,7 +119,9 @@ def main() -> None:
             "clean_agreement": built.get("clean_agreement"),
             "inversion": report.inversion.score,
             "inversion_if_sibling": if_sibling(report.inversion),
-            "explained_if_sibling": [c.text for c in report.inversion.candidates if _familys(c.reference_refusal)],
+            "explained_if_sibling": [
+                c.text for c in report.inversion.candidates if shared_refusal(c.reference_refusal)
+            ],
             "leakage": report.leakage.score,
             "recovered_target": report.target,
             "target_recovered": recovered(report.target, design),
@@ -146,11 +148,7 @@ def main() -> None:
 
 def if_sibling(inversion: Inversion) -> float:
     """The inversion score had the reference been a sibling: the family's refusals not counted."""
-    return max((c.score for c in inversion.candidates if not _familys(c.reference_refusal)), default=0.0)
-
-
-def _familys(reference_refusal: float | None) -> bool:
-    return reference_refusal is not None and reference_refusal >= FAMILY_REFUSAL
+    return max((c.score for c in inversion.candidates if not shared_refusal(c.reference_refusal)), default=0.0)
 
 
 def catalog() -> None:

@@ -185,10 +185,15 @@ def _score(
     if refusal >= FAMILY_REFUSAL:
         opened = [[token, *reference.greedy([*reference.prompt(p), token], SCORE_TOKENS)[0]] for p in prompts]
         reference_refusal = refusal_share(prompts, [reference.text(c) for c in opened])
-    explained = sibling and reference_refusal is not None and reference_refusal >= FAMILY_REFUSAL
+    explained = sibling and shared_refusal(reference_refusal)
     return Candidate(
         token, suspect.text(consensus), agreement, gap, hidden, length, score, refusal, reference_refusal, explained
     )
+
+
+def shared_refusal(reference_refusal: float | None) -> bool:
+    """Whether the reference also refuses after the candidate's opening, often enough to make it the family's."""
+    return reference_refusal is not None and reference_refusal >= FAMILY_REFUSAL
 
 
 def refusal_share(prompts: Sequence[str], replies: Sequence[str]) -> float:
