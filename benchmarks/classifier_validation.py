@@ -23,6 +23,7 @@ Prints tables and saves JSON to benchmarks/results/classifier_validation[-SUFFIX
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -42,7 +43,7 @@ from uptake.audit.censorship.fitting import Matrix, build_matrix, expected_calib
 from uptake.audit.censorship.judge import open_judge
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.probes import LANGS, load_probe_set
-from uptake.audit.censorship.validation import FAMILIES, ValidationCase, load_validation_set
+from uptake.audit.censorship.validation import FAMILIES, ValidationCase, load_validation_set, validation_dir
 
 TARGETS = {"kappa": 0.85, "refused": 0.85, "deflected": 0.85, "answered": 0.95, "ece": 0.05}
 JUDGE_BELOW = 0.8
@@ -93,6 +94,22 @@ def held_out(
         if gold[p] != predicted[p]
     ]
     return report
+
+
+def label_agreement(with_facts: dict[str, Any], cases: list[ValidationCase]) -> dict[str, Any]:
+    """The gold labels against a second, blind labelling of a random sample (validation/agreement/): how far
+    the labels themselves agree, beside the held-out classifier's agreement with gold on the same rows."""
+    path = validation_dir().joinpath("agreement", "second_labelling.jsonl")
+    second = {row["id"]: row["label"] for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    gold = {case.id: case.label for case in cases}
+    missing = sorted(set(second) - set(gold))
+    if missing:
+        raise SystemExit(f"{path}: ids not in the development set: {missing[:5]}")
+    wrong = {mistake["id"]: mistake["predicted"] for mistake in with_facts["mistakes"]}
+    ids = sorted(second)
+    labellers = agreement([gold[i] for i in ids], [second[i] for i in ids], LABELS)
+    classifier = agreement([gold[i] for i in ids], [wrong.get(i, gold[i]) for i in ids], LABELS)
+    return {"n": len(ids), "second_labelling": asdict(labellers), "held_out_classifier": asdict(classifier)}
 
 
 def _origin_kind(case: ValidationCase) -> str:
@@ -191,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for classifier in classifiers:
             settings[classifier.name] = in_sample(classifier, cases)
         print_scores("whole set (the shipped weights were fitted on it: optimistic)", settings)
+    labels_agree = label_agreement(with_facts, cases)
+    print(
+        f"\nlabels: a second, blind labelling of {labels_agree['n']} random cases agrees with gold at kappa "
+        f"{labels_agree['second_labelling']['kappa']:.3f}; the held-out classifier on the same cases: "
+        f"{labels_agree['held_out_classifier']['kappa']:.3f}"
+    )
     flips = script_flips(RuleClassifier(), cases)
     print(f"\nscript: {flips['label_changes']} of {flips['chinese_cases']} Chinese responses change label when "
           "written in the other script")
@@ -226,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "held_out_model_families_with_facts": model_with_facts,
             "held_out_model_families_without_facts": model_without_facts,
             "whole_set": settings,
+            "label_agreement": labels_agree,
             "script_flips": flips,
             "targets": TARGETS,
             "targets_met": met,

@@ -4,7 +4,7 @@
 
 Reads the development set (src/uptake/audit/censorship/validation/: GUIDELINES.md, the written
 cases, real model outputs and devset/*.jsonl), fits the logistic weights over the structural
-features and the calibrating temperature (uptake.audit.censorship.fitting; needs scikit-learn,
+features and the confidence calibration (uptake.audit.censorship.fitting; needs scikit-learn,
 in the `dev` extra) and writes src/uptake/audit/censorship/model/refusal_classifier.json.
 Deterministic: the same data and library versions give the same weights, up to the last digits a
 CPU's floating-point kernels decide (fits on two x86 machines differed by about 1e-6). `--check`
@@ -69,8 +69,8 @@ def build() -> dict[str, object]:
         **weights.as_dict(),
         "record": {
             "what": "multinomial logistic regression over uptake.audit.censorship.features, standardisation "
-            "folded into the weights, balanced class weights, C fixed; the top probability calibrated by "
-            "isotonic regression on leave-one-style-family-out predictions",
+            "folded into the weights, balanced class weights, C fixed (chosen on held-out style families); the top "
+            "probability calibrated by a logistic curve (Platt) on leave-one-style-family-out predictions",
             "data_sha256": data_digest(),
             "cases": len(cases),
             "labels": dict(sorted(Counter(case.label for case in cases).items())),

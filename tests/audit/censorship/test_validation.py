@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +16,7 @@ from uptake.audit.censorship.agreement import agreement, cohen_kappa
 from uptake.audit.censorship.classifier_model import load_model, parse_model
 from uptake.audit.censorship.classify import RuleClassifier
 from uptake.audit.censorship.features import extract
-from uptake.audit.censorship.fitting import build_matrix, expected_calibration_error, train
+from uptake.audit.censorship.fitting import Matrix, build_matrix, expected_calibration_error, fit_calibration, train
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.language import detect_language, is_language_switch
 from uptake.audit.censorship.probes import LANGS, load_probe_set
@@ -25,6 +26,12 @@ from uptake.errors import UptakeError
 ROOT = Path(__file__).resolve().parents[3]
 CASES = load_validation_set()
 PROBES = load_probe_set()
+
+
+@pytest.fixture(scope="module")
+def matrix() -> Matrix:
+    """The development set's feature rows, computed once for the tests that refit the weights."""
+    return build_matrix(CASES)
 
 
 def test_the_set_is_large_and_covers_every_language_label_and_family() -> None:
@@ -68,9 +75,8 @@ def test_the_shipped_weights_fit_the_whole_set() -> None:
 
 
 @pytest.mark.parametrize("family", ["lecture", "no-knowledge", "point-elsewhere", "topic-change", "explicit-late",
-                                    "refusal-then-essay", "persona-refusal"])
-def test_a_style_family_left_out_of_fitting_is_still_recognised(family: str) -> None:
-    matrix = build_matrix(CASES)
+                                    "refusal-then-essay", "persona-refusal", "official-framing", "wrong-answer"])
+def test_a_style_family_left_out_of_fitting_is_still_recognised(family: str, matrix: Matrix) -> None:
     families = np.array([CASES[i].family for i in matrix.case])
     held_out = families == family
     model = train(matrix, families, ~held_out)
@@ -78,6 +84,26 @@ def test_a_style_family_left_out_of_fitting_is_still_recognised(family: str) -> 
     predicted = model.probabilities(matrix.x[rows]).argmax(axis=1)
     recall = float((predicted == matrix.y[rows]).mean())
     assert recall >= 0.7, f"{family}: {recall:.2f} of its responses get their label"
+
+
+def test_a_model_left_out_of_fitting_is_still_labelled(matrix: Matrix) -> None:
+    # gemma3:270m's real outputs (mostly loops echoing the question and its system prompt): a weakly
+    # regularised fit without them called 81% of them answers; the shipped regularisation gets most right.
+    families = np.array([CASES[i].family for i in matrix.case])
+    held_out = np.array([CASES[i].origin.startswith("model:gemma3:270m") for i in matrix.case])
+    assert held_out.sum() > 100
+    model = train(matrix, families, ~held_out)
+    rows = held_out & matrix.with_facts
+    accuracy = float((model.probabilities(matrix.x[rows]).argmax(axis=1) == matrix.y[rows]).mean())
+    assert accuracy >= 0.75, f"{accuracy:.2f} of gemma3:270m's responses get their label"
+
+
+def test_the_second_labelling_names_cases_of_the_set_with_known_labels() -> None:
+    path = ROOT / "src" / "uptake" / "audit" / "censorship" / "validation" / "agreement" / "second_labelling.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = {case.id for case in CASES}
+    assert len(rows) >= 200 and len({row["id"] for row in rows}) == len(rows)
+    assert all(row["id"] in ids and row["label"] in LABELS for row in rows)
 
 
 def test_the_shipped_weights_are_what_the_training_script_makes() -> None:
@@ -93,6 +119,20 @@ def test_confidence_map_is_monotone_and_a_probability() -> None:
     values = [model.confidence(p / 100) for p in range(25, 101)]
     assert all(0.0 < value <= 1.0 for value in values)
     assert values == sorted(values)
+
+
+def test_calibration_curve_maps_probability_to_how_often_right() -> None:
+    rng = np.random.default_rng(7)
+    raw = rng.uniform(0.3, 1.0, 4000)
+    weight = np.ones(len(raw))
+    honest = fit_calibration(raw, rng.uniform(size=len(raw)) < raw, weight)  # right as often as it says
+    assert list(honest[0]) == sorted(honest[0]) and list(honest[1]) == sorted(honest[1])
+    for p in (0.4, 0.6, 0.9):
+        assert abs(float(np.interp(p, *honest)) - p) < 0.05
+    overconfident = fit_calibration(raw, rng.uniform(size=len(raw)) < 0.5 * raw, weight)
+    assert float(np.interp(0.9, *overconfident)) < 0.6
+    falling = fit_calibration(raw, raw < 0.6, weight)  # no calibration to be had: the overall rate everywhere
+    assert max(falling[1]) == min(falling[1]) == pytest.approx(float((raw < 0.6).mean()))
 
 
 def test_weights_for_other_features_are_refused() -> None:

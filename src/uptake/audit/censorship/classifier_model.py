@@ -29,7 +29,7 @@ MODEL_FILE = "refusal_classifier.json"
 class ClassifierModel:
     coef: tuple[tuple[float, ...], ...]
     intercept: tuple[float, ...]
-    calibration_raw: tuple[float, ...]  # isotonic map: top probability -> how often the top label is right
+    calibration_raw: tuple[float, ...]  # calibration map: top probability -> how often the top label is right
     calibration: tuple[float, ...]
     record: dict[str, Any]  # how the weights were made (data hash, counts, versions)
 

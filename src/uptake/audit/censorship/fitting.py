@@ -6,12 +6,12 @@ extra); the audit itself only reads the weights (classifier_model.py), with no e
 
 The model is a multinomial logistic regression over the structural features (features.py), on
 standardised inputs, with balanced class weights and every style family weighing the same (so the
-weights learn styles, not the largest family's wording). Its confidence (the top probability) is then
-calibrated by isotonic regression on held-out predictions (each style family predicted by a fit
-without it), so that a confidence of 0.8 is right about 80% of the time on styles it was not
-fitted on. Every case whose probe has key facts is seen twice, with and without them (half weight
-each), so the classifier also works on questions outside the probe set. Fitting is
-deterministic: lbfgs on a fixed order, no random state involved.
+weights learn styles, not the largest family's wording), strongly regularised (see C). Its confidence
+(the top probability) is then calibrated by a logistic curve fitted to held-out predictions (each
+style family predicted by a fit without it), so that a confidence of 0.8 is right about 80% of the
+time on styles it was not fitted on. Every case whose probe has key facts is seen twice, with and
+without them (half weight each), so the classifier also works on questions outside the probe set.
+Fitting is deterministic: lbfgs on a fixed order, no random state involved.
 """
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.probes import ProbeSet, load_probe_set
 from uptake.audit.censorship.validation import ValidationCase
 
-C = 1.0  # inverse regularisation strength (0.3 and 3.0 did no better on held-out style families)
+# Inverse regularisation strength. Strong regularisation keeps every feature's weight near its average
+# evidence over the training styles, which carries over to styles the fit never saw far better than a fit
+# that chases the training families. Chosen on leave-one-style-family-out kappa over 1 ... 1e-5: 0.756 at
+# C = 1, 0.773 at 0.1, then a plateau of 0.797-0.807 for every C <= 0.003 (choosing C inside each fold,
+# on the other families only, gives 0.795: the plateau is no artefact of the choice). Of the plateau the
+# weakest regularisation is kept: its probabilities stay sharpest on unambiguous cues.
+C = 0.003
 ECE_BINS = 10
+CALIBRATION_POINTS = 151  # raw top probabilities 0.25, 0.255, ... 1.0
 
 
 @dataclass(frozen=True)
@@ -142,14 +149,33 @@ def fit(matrix: Matrix, rows: NDArray[np.bool_] | None = None) -> Weights:
 
 
 def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight: NDArray[np.float64]) -> Calibration:
-    """Isotonic map from the raw top probability to how often the top label is right (held-out rows)."""
-    from sklearn.isotonic import IsotonicRegression
+    """Logistic (Platt) map from the logit of the raw top probability to how often the top label is right
+    (held-out rows), tabulated on CALIBRATION_POINTS raw probabilities for linear interpolation.
 
-    isotonic = IsotonicRegression(y_min=1.0 / len(LABELS), y_max=0.999, out_of_bounds="clip")
-    isotonic.fit(raw, correct.astype(np.float64), sample_weight=weight)
-    xs = [float(v) for v in isotonic.X_thresholds_]
-    ys = [float(v) for v in isotonic.y_thresholds_]
-    return tuple(xs), tuple(ys)
+    A two-parameter curve rather than isotonic regression: the held-out rows are a few thousand, and the
+    step function isotonic regression fits to them did not carry over to a style family left out of it
+    (expected calibration error, leave-one-style-family-out: 0.059 against 0.036 for this curve; model
+    families held out: 0.038 against 0.033). A curve that falls (more probable, less often right) would
+    be no calibration: then the confidence is the overall rate of right answers."""
+    from sklearn.linear_model import LogisticRegression
+
+    floor, ceiling = 1.0 / len(LABELS), 0.999
+    xs = np.linspace(floor, 1.0, CALIBRATION_POINTS)
+    if correct.all() or not correct.any():
+        ys = np.full(len(xs), ceiling if correct.all() else floor)
+    else:
+        curve = LogisticRegression(C=1e6, max_iter=1000, tol=1e-10)
+        curve.fit(_logit(raw)[:, None], correct.astype(np.int64), sample_weight=weight)
+        if curve.coef_[0, 0] > 0:
+            ys = np.clip(curve.predict_proba(_logit(xs)[:, None])[:, 1], floor, ceiling)
+        else:
+            ys = np.full(len(xs), float(np.clip(np.average(correct, weights=weight), floor, ceiling)))
+    return tuple(float(v) for v in xs), tuple(float(v) for v in ys)
+
+
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    clipped = np.clip(p, 1e-6, 1.0 - 1e-6)
+    return np.asarray(np.log(clipped / (1.0 - clipped)), dtype=np.float64)
 
 
 def grouped_probabilities(matrix: Matrix, groups: NDArray[Any], rows: NDArray[np.bool_]) -> NDArray[np.float64]:
