@@ -8,7 +8,6 @@ Every case is also a row of docs/cli.md; `test_docs_table_matches_the_cases` kee
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -304,6 +303,12 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.communicate()
 
 
+def _as_at_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a shell that runs the tests in the background (`cmd &`, no job
+    control) ignores SIGINT, and a child inherits that, so `uptake` would never see the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _blocked_reading_stdin(pid: int) -> bool:
     return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
 
@@ -312,16 +317,11 @@ def _blocked_reading_stdin(pid: int) -> bool:
 def test_ctrl_c_is_130_with_one_line(files: dict[str, Path]) -> None:
     process = subprocess.Popen(
         [str(UPTAKE), "run", str(files["clean"])],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_at_a_terminal,
     )
     try:
         _wait_for(lambda: _blocked_reading_stdin(process.pid), "uptake run to read its prompt", process)
         process.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            # The main thread takes the signal and stops reading. Where another thread takes it, the interrupt
-            # waits for the read to return, as at a terminal, where the same Ctrl-C ends the writer; closing
-            # stdin at once (communicate) could let an end of input (an empty prompt, exit 2) beat the signal.
-            process.wait(timeout=5)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         _stop(process)
@@ -340,7 +340,9 @@ def test_ctrl_c_stops_an_audit_with_the_resume_command(files: dict[str, Path], t
 
 def _interrupt_after_first_row(command: list[str], journal: Path) -> str:
     """Start `uptake COMMAND`, send SIGINT once its journal holds a row; its stderr, after checking 130."""
-    process = subprocess.Popen([str(UPTAKE), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(UPTAKE), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_at_a_terminal
+    )
     try:
         _wait_for(lambda: journal.exists() and journal.stat().st_size > 0, "the first row", process, 120)
         process.send_signal(signal.SIGINT)
