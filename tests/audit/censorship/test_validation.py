@@ -20,7 +20,7 @@ from uptake.audit.censorship.fitting import Matrix, build_matrix, expected_calib
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.language import detect_language, is_language_switch
 from uptake.audit.censorship.probes import LANGS, load_probe_set
-from uptake.audit.censorship.validation import FAMILIES, load_validation_set
+from uptake.audit.censorship.validation import FAMILIES, load_validation_set, validation_dir
 from uptake.errors import UptakeError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -99,8 +99,8 @@ def test_a_model_left_out_of_fitting_is_still_labelled(matrix: Matrix) -> None:
 
 
 def test_the_second_labelling_names_cases_of_the_set_with_known_labels() -> None:
-    path = ROOT / "src" / "uptake" / "audit" / "censorship" / "validation" / "agreement" / "second_labelling.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    text = validation_dir().joinpath("agreement", "second_labelling.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines()]
     ids = {case.id for case in CASES}
     assert len(rows) >= 200 and len({row["id"] for row in rows}) == len(rows)
     assert all(row["id"] in ids and row["label"] in LABELS for row in rows)
