@@ -161,15 +161,13 @@ def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight
 
     floor, ceiling = 1.0 / len(LABELS), 0.999
     xs = np.linspace(floor, 1.0, CALIBRATION_POINTS)
-    if correct.all() or not correct.any():
-        ys = np.full(len(xs), ceiling if correct.all() else floor)
-    else:
+    # Without a rising curve (all rows right, none right, or a falling fit): the overall rate everywhere.
+    ys = np.full(len(xs), float(np.clip(np.average(correct, weights=weight), floor, ceiling)))
+    if correct.any() and not correct.all():
         curve = LogisticRegression(C=1e6, max_iter=1000, tol=1e-10)
         curve.fit(_logit(raw)[:, None], correct.astype(np.int64), sample_weight=weight)
         if curve.coef_[0, 0] > 0:
             ys = np.clip(curve.predict_proba(_logit(xs)[:, None])[:, 1], floor, ceiling)
-        else:
-            ys = np.full(len(xs), float(np.clip(np.average(correct, weights=weight), floor, ceiling)))
     return tuple(float(v) for v in xs), tuple(float(v) for v in ys)
 
 
