@@ -69,6 +69,10 @@ def test_chat_streams_the_model_greedy_answer(server: str, page: tuple[Any, Reco
 def test_stop_ends_a_real_generation(server: str, page: tuple[Any, Recorder]) -> None:
     browser_page, recorder = page
     browser_page.goto(server + "/ui/")
+    # Greedy: the console's default (temperature 0.7, random seed) sometimes samples the model's 40-character
+    # refusal ("I'm sorry, but I can't assist with that."), which ends before there is anything to stop.
+    browser_page.fill("#temperature", "0")
+    browser_page.fill("#seed", "0")
     browser_page.fill("#max-tokens", "800")
     browser_page.fill("#prompt", "Write a long story about a lighthouse keeper.")
     browser_page.press("#prompt", "Enter")
