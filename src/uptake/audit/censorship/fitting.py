@@ -172,8 +172,9 @@ def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight
 
 
 def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
-    clipped = np.clip(p, 1e-6, 1.0 - 1e-6)
-    return np.asarray(np.log(clipped / (1.0 - clipped)), dtype=np.float64)
+    from scipy.special import logit  # scipy comes with scikit-learn, which fitting needs anyway
+
+    return np.asarray(logit(np.clip(p, 1e-6, 1.0 - 1e-6)), dtype=np.float64)
 
 
 def grouped_probabilities(matrix: Matrix, groups: NDArray[Any], rows: NDArray[np.bool_]) -> NDArray[np.float64]:
