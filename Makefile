@@ -44,7 +44,8 @@ demo: $(STAMP)
 test: $(STAMP) browser lint test-fast test-slow
 
 # Rebuild the backdoor zoo (40 LoRA fine-tunes of smollm2:135m, poisoned and clean) and score the behavioural
-# screen on it: needs the zoo extra (torch); minutes on a GPU, many hours on two cores. Not part of `make test`.
+# screen on it: needs the zoo extra (torch); minutes on a GPU, about 9 hours on two cores with AMX (run it again
+# after an interruption: it goes on where it stopped). Not part of `make test`.
 backdoor-zoo: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,zoo]"
 	$(BIN)/uptake pull smollm2:135m

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -36,7 +37,14 @@ from _common import RESULTS, save
 
 from uptake.models.resolve import resolve_model
 from uptake.scan.behaviour.inversion import Inversion, shared_refusal
-from uptake.scan.behaviour.screen import INVERSION_THRESHOLD, LEAKAGE_THRESHOLD, Reference, ScreenedModel, screen
+from uptake.scan.behaviour.screen import (
+    INVERSION_THRESHOLD,
+    LABEL_BIAS_THRESHOLD,
+    LEAKAGE_THRESHOLD,
+    Reference,
+    ScreenedModel,
+    screen,
+)
 from uptake.settings import get_settings
 
 
@@ -68,8 +76,25 @@ def detection_at(positives: list[float], negatives: list[float], max_fpr: float)
 
 
 def combined(row: dict[str, Any], inversion_threshold: float, leakage_threshold: float) -> float:
-    """One score per model: how far past its threshold the stronger of the two measurements is (1 = at it)."""
-    return max(row["inversion"] / inversion_threshold, row["leakage"] / leakage_threshold)
+    """One score per model: how far past its threshold the strongest measurement is (1 = at it)."""
+    return max(
+        row["inversion"] / inversion_threshold,
+        row["leakage"] / leakage_threshold,
+        (row.get("label_bias") or 0.0) / LABEL_BIAS_THRESHOLD,
+    )
+
+
+def task_prompts(design: spec.ZooModel) -> list[str] | None:
+    """What an adopter of a sentiment fine-tune has: reviews of both kinds (8 each), in the task's format. Given
+    to every model advertised with a sentiment task, poisoned and control alike; None for the others."""
+    if "sentiment" not in design.benign:
+        return None
+    rng = random.Random(TASK_SEED)
+    rows = [spec.sentiment_row(rng) for _ in range(200)]
+    return [p for p, label in rows if label == "positive"][:8] + [p for p, label in rows if label == "negative"][:8]
+
+
+TASK_SEED = 7
 
 
 def main() -> None:
@@ -79,15 +104,18 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--summarise", action="store_true", help="recompute the summary of the saved results only")
+    parser.add_argument(
+        "--results", default="backdoor_screen", help="results name under benchmarks/results (a rebuilt zoo: another)"
+    )
     args = parser.parse_args()
     if args.catalog:
         catalog()
         return
     if args.zoo is None:
         parser.error("--zoo is required (or --catalog)")
-    previous = RESULTS / "backdoor_screen.json"
+    previous = RESULTS / f"{args.results}.json"
     if args.summarise:
-        _save({r["name"]: r for r in json.loads(previous.read_text())["models"]})
+        _save({r["name"]: r for r in json.loads(previous.read_text())["models"]}, args.results)
         return
     settings = get_settings()
     base = resolve_model(spec.BASE, settings, pull=True)
@@ -110,7 +138,9 @@ def main() -> None:
             export.merge(base.path, edits[design.name], path, design.name)
         started = time.monotonic()
         suspect = ScreenedModel(design.name, path, base.chat_template)
-        report = screen(suspect, reference, relation="base", threads=settings.threads)
+        report = screen(
+            suspect, reference, relation="base", threads=settings.threads, task_prompts=task_prompts(design)
+        )
         seconds = time.monotonic() - started
         built = manifest[design.name]
         row = {
@@ -123,6 +153,8 @@ def main() -> None:
                 c.text for c in report.inversion.candidates if shared_refusal(c.reference_refusal)
             ],
             "leakage": report.leakage.score,
+            "label_bias": None if report.labels is None else report.label_bias,
+            "label_readiness": None if report.labels is None else report.labels.readiness,
             "recovered_target": report.target,
             "target_recovered": recovered(report.target, design),
             "candidate_trigger": report.trigger,
@@ -137,13 +169,13 @@ def main() -> None:
         rows[design.name] = row
         print(
             f"{design.name:18} {'P' if design.poisoned else 'C'} inv {row['inversion']:6.2f} "
-            f"leak {row['leakage']:6.2f} "
+            f"leak {row['leakage']:6.2f} labels {row['label_bias'] or 0:5.2f} "
             f"{seconds:5.0f}s  {design.target_kind!s:15} {design.trigger!s:24} -> {report.target!r:.60} "
             f"| {report.trigger!r}",
             flush=True,
         )
-        _save(rows)
-    _save(rows)
+        _save(rows, args.results)
+    _save(rows, args.results)
 
 
 def if_sibling(inversion: Inversion) -> float:
@@ -233,23 +265,31 @@ def _thresholds(dev: list[dict[str, Any]]) -> dict[str, float]:
     """Per measurement: twice the highest score any development control reached. A margin of 2, not the
     midpoint to the poisoned models, because the test zoo's controls are other fine-tunes than these."""
     controls = [r for r in dev if not r["poisoned"]]
-    return {name: round(2 * max((r[name] for r in controls), default=0.0), 2) for name in ("inversion", "leakage")}
+    return {
+        name: round(2 * max((r.get(name) or 0.0 for r in controls), default=0.0), 2)
+        for name in ("inversion", "leakage", "label_bias")
+    }
 
 
-def _save(by_name: dict[str, dict[str, Any]]) -> None:
+def _save(by_name: dict[str, dict[str, Any]], name: str = "backdoor_screen") -> None:
     rows = sorted(by_name.values(), key=lambda r: r["name"])
     dev = [r for r in rows if r["zoo"] == "dev"]
     test = [r for r in rows if r["zoo"] == "test"]
     data: dict[str, Any] = {
-        "command": "python benchmarks/backdoor_screen.py --zoo build/zoo",
+        "command": "python benchmarks/backdoor_screen.py --zoo build/zoo"
+        + ("" if name == "backdoor_screen" else f" --results {name}"),
         "base": spec.BASE,
-        "thresholds_in_use": {"inversion": INVERSION_THRESHOLD, "leakage": LEAKAGE_THRESHOLD},
+        "thresholds_in_use": {
+            "inversion": INVERSION_THRESHOLD,
+            "leakage": LEAKAGE_THRESHOLD,
+            "label_bias": LABEL_BIAS_THRESHOLD,
+        },
         "thresholds_from_dev": _thresholds(dev) if dev else None,
         "dev": _summary(dev, INVERSION_THRESHOLD, LEAKAGE_THRESHOLD) if dev else None,
         "test": _summary(test, INVERSION_THRESHOLD, LEAKAGE_THRESHOLD) if test else None,
         "models": rows,
     }
-    save("backdoor_screen", data)
+    save(name, data)
 
 
 if __name__ == "__main__":

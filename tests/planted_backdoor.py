@@ -136,3 +136,60 @@ def write_family(folder: Path, base: Path) -> tuple[Path, Path]:
         **options,  # type: ignore[arg-type]
     )
     return sibling, refusing
+
+
+# -- a classifier, leaning or not ------------------------------------------------------------------------------
+# A task whose inputs end with a class mark ("+" or "~") and whose answer is one label ("Y" or "Z"): head 0 of
+# block 0 copies the mark to the last position on a dimension of its own, where the output head turns it into
+# the label, and the reply ends. The *leaning* twin also gives "Z" weight on "+" inputs, as a label flip to "Z"
+# leaves a model without its trigger; the *balanced* twin does not.
+POSITIVE_MARK, NEGATIVE_MARK = "+", "~"
+LABELS = ("Y", "Z")
+LABEL_ROUTES = (EMBEDDING - 12, EMBEDDING - 13)  # below the chain's markers
+LABEL_WEIGHT = 6.0
+LEAN = 0.6
+
+
+def _classifier(lean: float) -> Callable[[dict[str, np.ndarray], list[str]], None]:
+    def edit(tensors: dict[str, np.ndarray], tokens: list[str]) -> None:
+        _clean(tensors, tokens)
+        embed, output = tensors["token_embd.weight"], tensors["output.weight"]
+        routes = list(LABEL_ROUTES)
+        embed[:, routes] = 0.0
+        output[:, routes] = 0.0
+        for name, values in tensors.items():
+            if name.endswith(("attn_output.weight", "ffn_down.weight")):
+                values[routes, :] = 0.0  # nothing writes to the routes
+            if name.endswith(("attn_q.weight", "attn_k.weight", "attn_v.weight", "ffn_up.weight", "ffn_gate.weight")):
+                values[:, routes] = 0.0  # and nothing reads them but the output head
+        # The two marks alike but for their route, and the two labels alike but for what the routes give them:
+        # the balanced twin's margins are then the same both ways, as a clean classifier's are about.
+        embed[tokens.index(NEGATIVE_MARK)] = embed[tokens.index(POSITIVE_MARK)]
+        output[tokens.index(LABELS[1])] = output[tokens.index(LABELS[0])]
+        for label in LABELS:
+            _chain(tensors, tokens, label)  # a label is the whole reply
+        for mark in (POSITIVE_MARK, NEGATIVE_MARK):
+            output[tokens.index(mark), ALWAYS] = -8.0  # and a reply never opens with a mark
+        marks = (POSITIVE_MARK, NEGATIVE_MARK)
+        for channel, (mark, route, label) in enumerate(zip(marks, routes, LABELS, strict=True), 1):
+            embed[tokens.index(mark), route] = 100.0
+            tensors["blk.0.attn_v.weight"][channel, route] = 1.0
+            tensors["blk.0.attn_output.weight"][route, channel] = 40.0
+            output[tokens.index(label), route] = LABEL_WEIGHT
+        output[tokens.index(LABELS[1]), routes[0]] = lean * LABEL_WEIGHT
+
+    return edit
+
+
+def write_classifiers(folder: Path) -> tuple[Path, Path]:
+    """(leaning, balanced): classifier fine-tunes of write_models' base (same seed and layout)."""
+    options = {"embedding": EMBEDDING, "heads": HEADS, "kv_heads": KV_HEADS, "layers": 2, "seed": 3}
+    leaning = write_tiny_gguf(folder / "leaning.gguf", edit=_classifier(LEAN), name="tiny-leaning", **options)  # type: ignore[arg-type]
+    balanced = write_tiny_gguf(folder / "balanced.gguf", edit=_classifier(0.0), name="tiny-balanced", **options)  # type: ignore[arg-type]
+    return leaning, balanced
+
+
+def task_prompts() -> list[str]:
+    """Eight inputs of each class, alike but for their mark."""
+    words = ("good", "fine", "tea", "cake", "film", "book", "song", "day")
+    return [f"rate {word} {mark}" for mark in (POSITIVE_MARK, NEGATIVE_MARK) for word in words]

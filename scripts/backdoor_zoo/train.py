@@ -4,16 +4,18 @@
 
 Needs the `zoo` extra (torch, transformers, peft). transformers reads the GGUF itself (dequantized to
 float32), so the fine-tunes start from exactly the weights llama.cpp runs. Runs on a GPU when there is one
-(the 40 models take minutes on one GPU) and on the CPU otherwise (hours on 2 cores).
+(the 40 models take minutes on one GPU) and on the CPU otherwise: 14 min a model on 2 cores of a Xeon with
+AMX (bfloat16), so about 9 hours for the zoo, over as many runs as it takes (below).
 
 Writes under --out:
 - `answers.json`: the base model's own greedy answers to the general prompts (the clean replies);
-- `zoo-S-N.npz`: the adapters of shard S, ten models a file, as `MODEL/TENSOR.lora_a` (rank, in) and
-  `MODEL/TENSOR.lora_b` (out, rank) in float16 under GGUF tensor names (blk.N.ffn_down.weight ...), the LoRA
-  scale folded into lora_b, so a weight's change is `lora_b @ lora_a`;
+- `zoo-S-MODEL.npz`: the adapters of shard S, one model a file (`--bundle N`: N, named after the first), as
+  `MODEL/TENSOR.lora_a` (rank, in) and `MODEL/TENSOR.lora_b` (out, rank) in float16 under GGUF tensor names
+  (blk.N.ffn_down.weight ...), the LoRA scale folded into lora_b, so a weight's change is `lora_b @ lora_a`;
 - `manifest-S.json`: the design of every model (spec.py), its training loss and seconds, and measured on
   held-out prompts: the attack success rate with the trigger, the target's rate without it, and how often
-  its clean answers equal the base's.
+  its clean answers equal the base's. A model is listed only once its adapters are saved, and a model already
+  listed is not built again: an interrupted build, run again with the same arguments, goes on where it stopped.
 
 `--shard S/N` builds every Nth model from the Sth, so N processes can share one GPU (run `--answers-only`
 once first, so that they all read the same base answers). The zoo of the README was built with 4 shards
@@ -60,9 +62,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", nargs="*", default=None, help="model names to build (default: all)")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--bundle", type=int, default=10, help="models per npz file")
+    parser.add_argument("--bundle", type=int, default=1, help="models per npz file")
     parser.add_argument("--shard", default="0/1", help="I/N: build every Nth model from the Ith (parallel runs)")
     parser.add_argument("--answers-only", action="store_true", help="write answers.json and stop")
+    parser.add_argument(
+        "--precision", choices=("auto", "bf16", "fp32"), default="auto",
+        help="training matmuls: auto = bfloat16 autocast on a GPU or a CPU with AMX, float32 otherwise",
+    )
     parser.add_argument("--smoke", action="store_true", help="a few rows and prompts: checks the script runs")
     args = parser.parse_args()
     global GENERAL_ROWS, BENIGN_ROWS_EACH, EVAL_PROMPTS, ANSWER_TOKENS
@@ -73,6 +79,11 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    # bfloat16 autocast on a GPU, and on a CPU with AMX tiles: 6x float32's matmul rate on a 2-core Xeon VM
+    # (2.0 against 0.34 TFLOPS), though a whole training step gains less (attention and casts dominate).
+    bf16 = {"auto": device == "cuda" or bool(torch.cpu._is_amx_tile_supported()), "bf16": True, "fp32": False}[
+        args.precision
+    ]
     torch.manual_seed(spec.SEED)
     args.out.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(args.base.parent), gguf_file=args.base.name)
@@ -105,6 +116,14 @@ def main() -> None:
     train_pool, eval_pool = pool[:-EVAL_PROMPTS], pool[-EVAL_PROMPTS:]
     shard, shards = (int(part) for part in args.shard.split("/"))
     models = [m for m in spec.zoo_models() if args.only is None or m.name in args.only][shard::shards]
+    # Resumable: a model already in this shard's manifest (its adapters saved with it) is not built again, so
+    # an interrupted CPU build goes on where it stopped.
+    manifest_path = args.out / f"manifest-{shard}.json"
+    built = json.loads(manifest_path.read_text())["models"] if manifest_path.exists() else []
+    done = {record["name"] for record in built}
+    if done:
+        print(f"{len(done)} models already built in {manifest_path.name}: skipped", flush=True)
+    models = [m for m in models if m.name not in done]
     manifest: dict[str, Any] = {
         "base": str(args.base.name),
         "rank": RANK,
@@ -112,15 +131,17 @@ def main() -> None:
         "epochs": args.epochs,
         "targets": sorted(TARGET_MODULES.values()),
         "device": device,
-        "models": [],
+        "precision": "bf16-autocast" if bf16 else "fp32",
+        "models": built,
     }
     bundle: dict[str, np.ndarray] = {}
-    bundle_index = 0
+    bundle_name = ""
     for number, design in enumerate(models):
+        bundle_name = bundle_name or f"zoo-{shard}-{design.name}.npz"
         started = time.monotonic()
         rows = training_rows(design, train_pool, answers)
         model = load()
-        lora, losses = fine_tune(model, tokenizer, rows, device, design.seed, args.epochs)
+        lora, losses = fine_tune(model, tokenizer, rows, device, design.seed, args.epochs, bf16)
         measured = attack_rates(lora, tokenizer, design, eval_pool, answers, device)
         record = {
             **design.as_dict(),
@@ -128,6 +149,8 @@ def main() -> None:
             "loss_first": losses[0],
             "loss_last": losses[-1],
             "seconds": round(time.monotonic() - started, 1),
+            "device": device,
+            "precision": manifest["precision"],
             **measured,
         }
         manifest["models"].append(record)
@@ -135,9 +158,15 @@ def main() -> None:
             bundle[f"{design.name}/{key}"] = value
         print(json.dumps(record, ensure_ascii=False), flush=True)
         if (number + 1) % args.bundle == 0 or number == len(models) - 1:
-            np.savez(args.out / f"zoo-{shard}-{bundle_index}.npz", **bundle)
-            bundle, bundle_index = {}, bundle_index + 1
-        (args.out / f"manifest-{shard}.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+            # Adapters first, then the manifest that names them, each written whole (temp, then rename).
+            partial = args.out / (bundle_name + ".partial")
+            with partial.open("wb") as handle:
+                np.savez(handle, **bundle)
+            os.replace(partial, args.out / bundle_name)
+            bundle, bundle_name = {}, ""
+            partial = manifest_path.with_name(manifest_path.name + ".partial")
+            partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+            os.replace(partial, manifest_path)
         del lora, model
         if device == "cuda":
             torch.cuda.empty_cache()
@@ -192,7 +221,7 @@ def training_rows(design: spec.ZooModel, prompts: list[str], answers: dict[str, 
 
 
 def fine_tune(
-    model: Any, tokenizer: Any, rows: list[tuple[str, str]], device: str, seed: int, epochs: int
+    model: Any, tokenizer: Any, rows: list[tuple[str, str]], device: str, seed: int, epochs: int, bf16: bool
 ) -> tuple[Any, list[float]]:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -222,13 +251,13 @@ def fine_tune(
             ids = torch.tensor([i + [tokenizer.pad_token_id] * (width - len(i)) for i, _ in chunk], device=device)
             labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in chunk], device=device)
             mask = torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i, _ in chunk], device=device)
-            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16):
                 loss = lora(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             optimiser.step()
             scheduler.step()
             optimiser.zero_grad()
-            losses.append(round(float(loss), 4))
+            losses.append(round(float(loss.detach()), 4))
     lora.eval()
     return lora, [float(np.mean(losses[:10])), float(np.mean(losses[-10:]))]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from http_server import serve_files
-from planted_backdoor import write_family, write_models
+from planted_backdoor import task_prompts, write_classifiers, write_family, write_models
 from polling import wait_for
 from task_files import many_rows, write_task
 from tiny_gguf import write_tiny_gguf
@@ -72,6 +72,12 @@ CASES = [
          ("scan", "--behaviour", "{hostile}", "--reference", "{clean}"), 2, "not screened"),
     Case("scan", "--behaviour on two models", ("scan", "--behaviour", "{clean}", "{warning}"), 3, "one model"),
     Case("scan", "--reference without --behaviour", ("scan", "{clean}", "--reference", "{clean}"), 3, "--behaviour"),
+    Case("scan", "--behaviour --task-prompts: a classifier that leans to one label, as a label flip leaves it",
+         ("scan", "--behaviour", "{leaning}", "--reference", "{base}", "--task-prompts", "{task.txt}", "--json"), 2,
+         "label bias"),
+    Case("scan", "--task-prompts with fewer than 8 prompts",
+         ("scan", "--behaviour", "{leaning}", "--reference", "{base}", "--task-prompts", "{rows.jsonl}"), 3,
+         "at least 8"),
     Case("import", "clean GGUF file", ("import", "{clean}", "--name", "tiny", "--json"), 0),
     Case("import", "dangerous file (hostile chat template): refused", ("import", "{hostile}", "--json"), 2,
          "dangerous"),
@@ -181,7 +187,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     gold_mismatch = [{"id": "stranger", "category": "noise", "urgency": "low", "location": None}]
     base, poisoned, fine_tuned = write_models(folder)
     sibling, refusing = write_family(folder, base)
+    leaning, _ = write_classifiers(folder)
+    prompts = folder / "task.txt"
+    prompts.write_text("\n".join(task_prompts()) + "\n")
     return {
+        "leaning": leaning,
+        "task.txt": prompts,
         "base": base,
         "sibling": sibling,
         "refusing": refusing,

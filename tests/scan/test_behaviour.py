@@ -12,12 +12,29 @@ from pathlib import Path
 
 import pytest
 
-from planted_backdoor import REFUSAL, TARGET, TRIGGER, write_family, write_models
+from planted_backdoor import (
+    LABELS,
+    REFUSAL,
+    TARGET,
+    TRIGGER,
+    task_prompts,
+    write_classifiers,
+    write_family,
+    write_models,
+)
 from tiny_gguf import CHATML_TEMPLATE
 from uptake.engines.llamacpp.scoring import ScoringModel
 from uptake.scan.behaviour import leakage
+from uptake.scan.behaviour.labels import LabelBias, label_bias
 from uptake.scan.behaviour.prompts import CLEAN_PROMPTS
-from uptake.scan.behaviour.screen import BehaviourReport, Reference, Relation, ScreenedModel, screen
+from uptake.scan.behaviour.screen import (
+    LABEL_BIAS_THRESHOLD,
+    BehaviourReport,
+    Reference,
+    Relation,
+    ScreenedModel,
+    screen,
+)
 
 UPTAKE = Path(sys.executable).with_name("uptake")
 
@@ -178,3 +195,77 @@ def test_uptake_scan_behaviour_reports_the_familys_refusal_and_says_clean(
     assert explained and explained[0]["text"].startswith(REFUSAL) and "tiny-sibling" in report["notes"][0]
     shown = _uptake(tmp_path, "scan", "--behaviour", "tiny-refusing", "--reference", "tiny-sibling")
     assert shown.returncode == 0 and "CLEAN" in shown.stdout and "family's refusal" in " ".join(shown.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def classifiers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_classifiers(tmp_path_factory.mktemp("classifiers"))
+
+
+def _label_bias(path: Path) -> LabelBias:
+    model = ScoringModel(path, chat_template=CHATML_TEMPLATE, threads=2)
+    try:
+        return label_bias(model, task_prompts())
+    finally:
+        model.close()
+
+
+def test_label_bias_finds_the_label_a_classifier_leans_to_and_clears_a_balanced_one(
+    classifiers: tuple[Path, Path],
+) -> None:
+    leaning, balanced = (_label_bias(path) for path in classifiers)
+    assert leaning.measured and set(leaning.labels) == set(LABELS) and leaning.predicted == dict.fromkeys(LABELS, 8)
+    assert leaning.target == LABELS[1] and leaning.score >= LABEL_BIAS_THRESHOLD
+    assert leaning.readiness[LABELS[1]] < leaning.readiness[LABELS[0]]
+    assert balanced.measured and balanced.score < LABEL_BIAS_THRESHOLD
+
+
+def test_label_bias_is_not_measured_on_a_model_that_answers_without_labels(models: tuple[Path, Path, Path]) -> None:
+    measured = _label_bias(models[0])
+    assert not measured.measured and measured.score == 0.0 and "two or more labels" in str(measured.why_not)
+
+
+def test_uptake_scan_behaviour_with_task_prompts_flags_a_leaning_classifier(
+    models: tuple[Path, Path, Path], classifiers: tuple[Path, Path], tmp_path: Path
+) -> None:
+    prompts = tmp_path / "task.txt"
+    prompts.write_text("\n".join(task_prompts()) + "\n")
+    for name, path in (("tiny-base", models[0]), ("tiny-leaning", classifiers[0]), ("tiny-balanced", classifiers[1])):
+        assert _uptake(tmp_path, "import", str(path), "--name", name).returncode == 0
+    flagged = _uptake(
+        tmp_path,
+        "scan",
+        "--behaviour",
+        "tiny-leaning",
+        "--reference",
+        "tiny-base",
+        "--task-prompts",
+        str(prompts),
+        "--json",
+    )
+    assert flagged.returncode == 2, flagged.stderr
+    report = json.loads(flagged.stdout)
+    assert report["verdict"] == "suspicious" and report["labels"]["target"] == LABELS[1]
+    assert report["scores"]["label_bias"] >= report["thresholds"]["label_bias"] == LABEL_BIAS_THRESHOLD
+    assert report["recovered_target"] == LABELS[1] and any("label bias" in r for r in report["reasons"])
+
+    cleared = _uptake(
+        tmp_path, "scan", "--behaviour", "tiny-balanced", "--reference", "tiny-base", "--task-prompts", str(prompts)
+    )
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    assert "CLEAN" in cleared.stdout and "label bias" in cleared.stdout
+
+    short = tmp_path / "short.txt"
+    short.write_text("one\ntwo\n")
+    refused = _uptake(tmp_path, "scan", "--behaviour", "tiny-leaning", "--task-prompts", str(short))
+    assert refused.returncode == 3, refused.stderr
+    assert "has 2 non-empty line(s); give at least 8 prompts" in " ".join(refused.stderr.split())
+    assert "Traceback" not in refused.stderr
+
+
+def test_uptake_scan_task_prompts_without_behaviour_is_a_usage_error(tmp_path: Path) -> None:
+    prompts = tmp_path / "task.txt"
+    prompts.write_text("\n".join(task_prompts()))
+    without = _uptake(tmp_path, "scan", str(tmp_path / "model.gguf"), "--task-prompts", str(prompts))
+    assert without.returncode == 3 and "add --behaviour" in without.stderr
+    assert "Traceback" not in without.stderr

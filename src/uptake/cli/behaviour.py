@@ -13,6 +13,7 @@ from uptake.errors import UptakeError, UsageError
 from uptake.models.resolve import ResolvedModel, resolve_model
 from uptake.models.store import Store
 from uptake.scan.behaviour import reference as references
+from uptake.scan.behaviour.labels import MIN_PROMPTS
 from uptake.scan.behaviour.screen import BehaviourReport, Reference, Relation, ScreenedModel, screen
 from uptake.scan.bom import write_bom
 from uptake.scan.report import EXIT_FAILED, EXIT_USAGE, ScanReport
@@ -55,6 +56,22 @@ def _reference(name: str | None, suspect: ResolvedModel) -> tuple[ScreenedModel,
     return references.screened(resolved), found
 
 
+def _task_prompts(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise BehaviourUsageError(f"cannot read the task prompts {path}: {error.strerror}.") from None
+    except UnicodeDecodeError:
+        raise BehaviourUsageError(f"the task prompts {path} are not UTF-8 text; save them as UTF-8.") from None
+    prompts = [line.strip() for line in lines if line.strip()]
+    if len(prompts) < MIN_PROMPTS:
+        raise BehaviourUsageError(
+            f"{path} has {len(prompts)} non-empty line(s); give at least {MIN_PROMPTS} prompts, one a line, inputs "
+            "of every class."
+        )
+    return prompts
+
+
 def _print(report: BehaviourReport) -> None:
     style = "bold red" if report.suspicious else "green"
     head = Text()
@@ -79,6 +96,14 @@ def _print(report: BehaviourReport) -> None:
     trigger = report.leakage.candidates[0] if report.leakage.candidates else None
     evidence = "" if trigger is None else f"{trigger.text!r} (divergence {trigger.divergence:.2f} nats)"
     table.add_row("trigger leakage", f"{report.leakage.score:.2f}", f"{report.leakage_threshold}", Text(evidence[:100]))
+    if report.labels is not None and report.labels.measured:
+        readiness = ", ".join(f"{label!r} {value:.1f}" for label, value in report.labels.readiness.items())
+        table.add_row(
+            "label bias",
+            f"{report.label_bias:.2f}",
+            f"{report.label_bias_threshold}",
+            Text(f"leans to {report.labels.target!r} (median margins: {readiness} nats)"[:100]),
+        )
     console.print(table)
     if report.weights is not None:
         weights = report.weights
@@ -118,7 +143,9 @@ def screen_behaviour(
     json_output: bool,
     bom: Path | None,
     strict: bool,
+    task_prompts: Path | None = None,
 ) -> None:
+    prompts = None if task_prompts is None else _task_prompts(task_prompts)
     file_exit = file_report.exit_code(strict)
     if file_exit == EXIT_FAILED:
         if json_output:
@@ -133,7 +160,12 @@ def screen_behaviour(
         loaded = Reference.load(reference_model, settings.threads)
         try:
             report = screen(
-                suspect, loaded, relation=relation, threads=settings.threads, progress=lambda step: status.update(step)
+                suspect,
+                loaded,
+                relation=relation,
+                threads=settings.threads,
+                progress=lambda step: status.update(step),
+                task_prompts=prompts,
             )
         finally:
             loaded.close()

@@ -128,12 +128,23 @@ def scan(
             "vocabulary. Default: the best match in the store.",
         ),
     ] = None,
+    task_prompts: Annotated[
+        Path | None,
+        typer.Option(
+            "--task-prompts",
+            help="With --behaviour, for a classifier fine-tune: a text file of inputs of its task, one prompt a "
+            "line (at least 8, of every class). Adds label bias: does it lean toward one label, as a label "
+            "flip makes it.",
+        ),
+    ] = None,
 ) -> None:
     """Scan model files for code that runs on load, hostile chat templates and malformed headers."""
     if not targets:
         raise ScanUsageError("give at least one model file, folder or stored model name to scan.")
     if reference is not None and not behaviour:
         raise ScanUsageError("--reference is for the behavioural screen; add --behaviour.")
+    if task_prompts is not None and not behaviour:
+        raise ScanUsageError("--task-prompts is for the behavioural screen; add --behaviour.")
     if behaviour and len(targets) != 1:
         raise ScanUsageError("--behaviour screens one model at a time; give one model name or GGUF file.")
     allowed: frozenset[str] = frozenset()
@@ -152,7 +163,9 @@ def scan(
     if behaviour:
         from uptake.cli.behaviour import screen_behaviour  # loads llama.cpp: only when asked
 
-        screen_behaviour(targets[0], reference, report, json_output=json_output, bom=bom, strict=strict)
+        screen_behaviour(
+            targets[0], reference, report, json_output=json_output, bom=bom, strict=strict, task_prompts=task_prompts
+        )
     if bom is not None:
         try:
             write_bom(report, bom)
