@@ -3,7 +3,7 @@
 Three measurements (weights.py, inversion.py, leakage.py), a fourth when the user gives prompts of the
 model's own task (labels.py: label bias, for classifier fine-tunes), and one verdict. The reference is the claimed
 base when it is known (then the weights are compared too), or any model with the same vocabulary (then only
-behaviour is compared). The verdict is `suspicious` when the target-inversion score or the trigger-leakage
+behaviour is compared). The verdict is `suspicious` when the target-inversion, trigger-leakage or label-bias
 score reaches its threshold; the thresholds were frozen on the development zoo (scripts/backdoor_zoo,
 benchmarks/backdoor_screen.py) before the test zoo was scored, and are recorded in every report.
 """
