@@ -15,6 +15,8 @@ against its base; `if_sibling` says what the screen would have said had the refe
 a refusal both models give when opened the same way is the family's and not counted: the cost of that rule).
 `--catalog` runs the installed `uptake scan --behaviour DEFAULT --json` (reference chosen from the store) and
 saves benchmarks/results/backdoor_screen_default_model.json with its wall time and peak memory.
+Models advertised with a sentiment task also get 16 reviews as task prompts (label bias); `--results NAME`
+saves a rebuilt zoo's figures under another name (the CPU-rebuilt development models: backdoor_screen_cpu_dev).
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def combined(row: dict[str, Any], inversion_threshold: float, leakage_threshold:
     )
 
 
+TASK_SEED = 7
+
+
 def task_prompts(design: spec.ZooModel) -> list[str] | None:
     """What an adopter of a sentiment fine-tune has: reviews of both kinds (8 each), in the task's format. Given
     to every model advertised with a sentiment task, poisoned and control alike; None for the others."""
@@ -92,9 +97,6 @@ def task_prompts(design: spec.ZooModel) -> list[str] | None:
     rng = random.Random(TASK_SEED)
     rows = [spec.sentiment_row(rng) for _ in range(200)]
     return [p for p, label in rows if label == "positive"][:8] + [p for p, label in rows if label == "negative"][:8]
-
-
-TASK_SEED = 7
 
 
 def main() -> None:
