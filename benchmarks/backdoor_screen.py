@@ -16,7 +16,8 @@ a refusal both models give when opened the same way is the family's and not coun
 `--catalog` runs the installed `uptake scan --behaviour DEFAULT --json` (reference chosen from the store) and
 saves benchmarks/results/backdoor_screen_default_model.json with its wall time and peak memory.
 Models advertised with a sentiment task also get 16 reviews as task prompts (label bias); `--results NAME`
-saves a rebuilt zoo's figures under another name (the CPU-rebuilt development models: backdoor_screen_cpu_dev).
+saves a rebuilt zoo's figures under another name (the models rebuilt on a CPU: backdoor_screen_cpu);
+`--merge A B --results C` summarises saved results as one zoo, a model in B replacing the same model in A.
 """
 
 from __future__ import annotations
@@ -107,17 +108,29 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--summarise", action="store_true", help="recompute the summary of the saved results only")
     parser.add_argument(
+        "--merge", nargs="+", default=None, metavar="RESULTS",
+        help="summarise these saved results as one zoo (a later file's model replaces an earlier's) into --results",
+    )
+    parser.add_argument(
         "--results", default="backdoor_screen", help="results name under benchmarks/results (a rebuilt zoo: another)"
     )
     args = parser.parse_args()
     if args.catalog:
         catalog()
         return
+    if args.merge:
+        merged: dict[str, dict[str, Any]] = {}
+        for name in args.merge:
+            saved = json.loads((RESULTS / f"{name}.json").read_text())["models"]
+            merged |= {r["name"]: {**r, "results": name} for r in saved}
+        _save(merged, args.results, merged_from=args.merge)
+        return
     if args.zoo is None:
-        parser.error("--zoo is required (or --catalog)")
+        parser.error("--zoo is required (or --catalog or --merge)")
     previous = RESULTS / f"{args.results}.json"
     if args.summarise:
-        _save({r["name"]: r for r in json.loads(previous.read_text())["models"]}, args.results)
+        saved = json.loads(previous.read_text())
+        _save({r["name"]: r for r in saved["models"]}, args.results, merged_from=saved.get("merged_from"))
         return
     settings = get_settings()
     base = resolve_model(spec.BASE, settings, pull=True)
@@ -273,13 +286,19 @@ def _thresholds(dev: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _save(by_name: dict[str, dict[str, Any]], name: str = "backdoor_screen") -> None:
+def _save(
+    by_name: dict[str, dict[str, Any]], name: str = "backdoor_screen", merged_from: list[str] | None = None
+) -> None:
     rows = sorted(by_name.values(), key=lambda r: r["name"])
     dev = [r for r in rows if r["zoo"] == "dev"]
     test = [r for r in rows if r["zoo"] == "test"]
+    command = "python benchmarks/backdoor_screen.py " + (
+        f"--merge {' '.join(merged_from)}" if merged_from else "--zoo build/zoo"
+    )
     data: dict[str, Any] = {
-        "command": "python benchmarks/backdoor_screen.py --zoo build/zoo"
-        + ("" if name == "backdoor_screen" else f" --results {name}"),
+        "command": command + ("" if name == "backdoor_screen" else f" --results {name}"),
+        # Each model's row comes from the last of these results that has it (each row names its file).
+        "merged_from": merged_from,
         "base": spec.BASE,
         "thresholds_in_use": {
             "inversion": INVERSION_THRESHOLD,

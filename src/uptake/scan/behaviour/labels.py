@@ -6,7 +6,7 @@ poisoning leaves without the trigger is an asymmetry. The planted route leaks, s
 labels A, the target B sits closer than it should, while A stays far from B's inputs: in the backdoor zoo's
 first label-flip model (dev-poison-03, rebuilt on a CPU) the median margin of the predicted label over
 "negative" on positive reviews was 1.05 nats, and over "positive" on negative reviews 5.36; its clean twin,
-fine-tuned on the same rows without the poison, had 3.56 and 4.67 (benchmarks/results/backdoor_screen_cpu_dev.json).
+fine-tuned on the same rows without the poison, had 3.56 and 4.67 (benchmarks/results/backdoor_screen_cpu.json).
 
 Only prompts of the model's own task make it answer with labels, so the user supplies them (`--task-prompts`:
 a fine-tune is published for a task, and its inputs are what an adopter has). The labels are the first reply
