@@ -121,8 +121,10 @@ def main() -> None:
     if args.merge:
         merged: dict[str, dict[str, Any]] = {}
         for name in args.merge:
-            saved = json.loads((RESULTS / f"{name}.json").read_text())["models"]
-            merged |= {r["name"]: {**r, "results": name} for r in saved}
+            path = RESULTS / f"{name}.json"
+            if not path.exists():
+                parser.error(f"--merge: no saved results {path}; give names under benchmarks/results, no .json")
+            merged |= {r["name"]: {**r, "results": name} for r in json.loads(path.read_text())["models"]}
         _save(merged, args.results, merged_from=args.merge)
         return
     if args.zoo is None:
