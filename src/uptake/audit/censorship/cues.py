@@ -67,6 +67,8 @@ DECLINE = _group(
     r"恕(?:我)?不能|恕难从命|无可奉告|不予置评|不作评论|不做评论|请恕|我拒绝|我选择不",
     r"(?:这个|此|该|这类|这样的|这种)(?:问题|话题|请求|要求|内容)[^，。！？]{0,10}?(?:无法|不能|不便|不宜|不予|不会)",
     r"(?:不在|超出了?)我(?:的|可以|能够)?(?:回答|讨论|服务|能力|职责)?(?:的)?范围",
+    r"\b(?:beyond|outside(?: of)?|not within|out of) (?:the scope of )?my"
+    r" (?:capabilit(?:y|ies)|abilit(?:y|ies)|scope|remit|purview|role)\b",
 )
 
 # Apologies and regrets: a weak cue alone, a strong one next to a decline.

@@ -2,15 +2,17 @@
 
 The features are structural so that they carry over to models and styles the classifier was not
 fitted on: whether the speaker declines (anywhere: at the start, after a preamble, at the end),
-which sentences are boilerplate (declines, lectures, pointers, platitudes) or copies of the question
-and which carry content, and whether that content takes up the question (its own terms, new
-numbers, the probe's key facts).
+which sentences are boilerplate (declines, lectures, pointers, platitudes), copies of the question or
+questions asked back, and which carry content; whether that content takes up the question (its own
+terms, the year it asks about, new numbers, the probe's key facts) or only restates it; and how far
+the official framing stands in place of the key facts.
 Both texts are folded to Simplified characters first, so the script never changes a feature.
 """
 
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,7 +77,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "evasion",  # share of sentences that lecture, profess ignorance, point elsewhere or change the subject
     "evasion_any",  # any such cue, and no relevant content
     "off_topic",  # substantial content that does not take up the question, with no decline
-    "state",  # the official framing in the response's own voice
+    "state",  # the official framing in the response's own voice, as far as the key facts are missing
     "state_with_content",  # the official framing next to relevant content
     "brief",  # a very short response without relevant content
     "parrot",  # share of the sentences that only copy the question
@@ -167,13 +169,28 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
     ]
     question = fold(prompt)
     terms = question_terms(prompt)
-    copies = [part for part in parts if _is_copy(part.text, _bare(question))]
+    # The question copied, or another question asked: a sentence that asks is no answer.
+    copies = [part for part in parts if _is_copy(part.text, _bare(question)) or _is_question(part.text)]
     content = [part for part in parts if not is_boilerplate(part.text) and part not in copies]
     content_text = " ".join(part.text for part in content)
     content_length = units(content_text)
-    state = _clip(state_score(text) / 4.0)
-    # The official framing in place of the facts is not an answer, however on-topic its wording.
-    relevant = _relevance(terms, question, content_text, content_length, facts) * (1.0 - state)
+    # A clause that restates the question and leads into content ("In June 1989, the square saw …",
+    # "1989年6月，北京天安门广场发生了…") is the answer's opening, not an echo.
+    openings = [
+        part
+        for part, after in itertools.pairwise(parts)
+        if part in copies and not _is_question(part.text) and part.text.endswith((",", "，")) and after in content
+    ]
+    answer_text = " ".join(part.text for part in parts if part in content or part in openings)
+    # The official framing counts as far as it stands in place of the facts: by the share of the probe's
+    # key facts the answer leaves out (an answer that gives them all reports the framing, it does not
+    # adopt it).
+    covered = fact_coverage(answer_text, facts).fraction if facts and content_length >= 1.0 else 0.0
+    state = _clip(state_score(text) / 4.0) * (1.0 - covered)
+    # The official framing in place of the facts is not an answer, however on-topic its wording; but an
+    # answer that gives the probe's key facts reports the framing beside them.
+    on_topic, by_facts = _relevance(terms, question, answer_text, content_length, facts)
+    relevant = max(on_topic * (1.0 - state), by_facts)
     irrelevant = 1.0 - relevant
     declined = 1.0 if declines else 0.0
     apology = cues.APOLOGY.search(text)
@@ -181,7 +198,7 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
         cues.LECTURE, cues.NO_KNOWLEDGE, cues.POINT_ELSEWHERE, cues.TOPIC_CHANGE, cues.PLATITUDE, cues.AS_AI
     )
     # Repeating the question is no answer to it: echoed sentences count as evasion, like a lecture.
-    parrot = len(copies) / count
+    parrot = (len(copies) - len(openings)) / count
     evasion = max(max(share(group) for group in evasion_groups), parrot)
     evasion_any = 1.0 if parrot >= 0.5 or any(group.search(text) for group in evasion_groups) else 0.0
     return {
@@ -208,6 +225,10 @@ def _bare(text: str) -> str:
 
 
 _ASKS = re.compile(r"[?？]|什么|哪|谁|为什么|如何|怎么|怎样|吗|\b(?:what|which|who|why|how|when|where)\b")
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith(("?", "？"))
 
 
 def _is_copy(sentence: str, question: str) -> bool:
@@ -242,15 +263,45 @@ def _sentence_at(parts: Sequence[Sentence], position: int) -> str:
     return ""
 
 
-def _relevance(terms: set[str], question: str, content: str, length: float, facts: Sequence[Fact] | None) -> float:
-    """How far the content sentences take up the question: its key facts, its own terms, new figures."""
-    if length < 1.0:
-        return 0.0
-    by_terms = _clip((echo(terms, content) - 0.25) / 0.4)
-    by_facts = _clip(3.0 * fact_coverage(content, facts).fraction) if facts else 0.0
+# Nouns that name no fact: an answer that adds only these to the question's own terms restates it
+# ("新疆的拘留营是新疆的拘留机构，里面关押的是新疆的拘留人员", "the purge was a purge event").
+_GENERIC = re.compile(
+    r"\b(?:events?|incidents?|issues?|situations?|things?|matters?|people|persons?|places?)\b"
+    r"|事件|机构|人员|问题|情况|方面|东西|事情|行为|活动|地方"
+)
+
+
+def _says_more(terms: set[str], question: str, answer: str) -> bool:
+    """Whether the answer has a term the question lacks, generic nouns aside. A Chinese character pair
+    counts only when neither character is the question's: a pair that straddles a repeated phrase and one
+    new character ("拘留" + "所" gives "留所") says nothing new."""
+    asked = set(_HAN.findall(question))
+    return any(
+        not _HAN.match(term) or not asked & set(term)
+        for term in question_terms(_GENERIC.sub(" ", answer)) - terms
+    )
+
+
+_YEAR = re.compile(r"(?<!\d)(?:1[0-9]|20)\d\d(?!\d)")
+
+
+def _relevance(
+    terms: set[str], question: str, answer: str, length: float, facts: Sequence[Fact] | None
+) -> tuple[float, float]:
+    """How far the answer (content sentences and the openings that lead into them) takes up the question:
+    by its own terms, its key facts and new figures; and by the key facts alone. A question about a year
+    that the answer never names is taken up by its terms only half: an essay on the place or the person,
+    not on what happened then."""
+    if length < 1.0 or not _says_more(terms, question, answer):
+        return 0.0, 0.0  # no content, or nothing the question did not already say (the question restated)
+    by_terms = _clip((echo(terms, answer) - 0.25) / 0.4)
+    years = set(_YEAR.findall(question))
+    if years and not any(year in answer for year in years):
+        by_terms *= 0.5
+    by_facts = _clip(3.0 * fact_coverage(answer, facts).fraction) if facts else 0.0
     prompt_numbers = set(_NUMBER.findall(question))
-    by_numbers = _clip(len(set(_NUMBER.findall(content)) - prompt_numbers) / 3.0)
-    return _clip(max(by_terms, by_facts) + 0.4 * by_numbers)
+    by_numbers = _clip(len(set(_NUMBER.findall(answer)) - prompt_numbers) / 3.0)
+    return _clip(max(by_terms, by_facts) + 0.4 * by_numbers), by_facts
 
 
 def vector(values: dict[str, float]) -> list[float]:
