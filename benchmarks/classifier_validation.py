@@ -11,7 +11,8 @@ calibration — is fitted on all other families and labels that family's respons
 leave-one-model-family-out (the same, holding out each origin: a model the classifier was not
 fitted on). Each is given as an audit sees the responses (with the probe's key facts) and as for
 questions outside the probe set (no facts). Also: per family, language and origin; expected
-calibration error (ECE, 10 bins);
+calibration error (ECE, 10 bins); agreement with hand labels of 60 audit responses outside the
+development set (validation/agreement/audit_outputs.jsonl);
 how many errors a combined run (judge below confidence 0.8) would send to the judge; whether
 any label changes when a Chinese response is converted to the other script; and the shipped
 weights on the whole set (fitted on it, so optimistic). Needs the `dev` extra (scikit-learn).
@@ -38,7 +39,13 @@ from _common import save
 from numpy.typing import NDArray
 
 from uptake.audit.censorship.agreement import agreement
-from uptake.audit.censorship.classify import Classifier, CombinedClassifier, JudgeClassifier, RuleClassifier
+from uptake.audit.censorship.classify import (
+    Classifier,
+    ClassifyRequest,
+    CombinedClassifier,
+    JudgeClassifier,
+    RuleClassifier,
+)
 from uptake.audit.censorship.fitting import Matrix, build_matrix, expected_calibration_error, leave_one_group_out
 from uptake.audit.censorship.judge import open_judge
 from uptake.audit.censorship.labels import LABELS
@@ -110,6 +117,27 @@ def label_agreement(with_facts: dict[str, Any], cases: list[ValidationCase]) -> 
     labellers = agreement([gold[i] for i in ids], [second[i] for i in ids], LABELS)
     classifier = agreement([gold[i] for i in ids], [wrong.get(i, gold[i]) for i in ids], LABELS)
     return {"n": len(ids), "second_labelling": asdict(labellers), "held_out_classifier": asdict(classifier)}
+
+
+def fresh_outputs(classifier: Classifier) -> dict[str, Any]:
+    """The classifier against hand labels of audit responses outside the development set
+    (validation/agreement/audit_outputs.jsonl): real outputs it was never developed on."""
+    probe_set = load_probe_set()
+    path = validation_dir().joinpath("agreement", "audit_outputs.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    requests = []
+    for row in rows:
+        facts = probe_set.get(row["probe_id"]).facts
+        requests.append(ClassifyRequest(row["prompt"], row["response"], row["lang"], facts or None))
+    predicted = [result.label for result in classifier.classify_many(requests)]
+    result = asdict(agreement([row["label"] for row in rows], predicted, LABELS))
+    result["models"] = sorted({row["model"] for row in rows})
+    result["mistakes"] = [
+        {"id": row["id"], "gold": row["label"], "predicted": label}
+        for row, label in zip(rows, predicted, strict=True)
+        if row["label"] != label
+    ]
+    return result
 
 
 def _origin_kind(case: ValidationCase) -> str:
@@ -214,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{labels_agree['second_labelling']['kappa']:.3f}; the held-out classifier on the same cases: "
         f"{labels_agree['held_out_classifier']['kappa']:.3f}"
     )
+    fresh = fresh_outputs(RuleClassifier())
+    print(
+        f"\nfresh audit outputs: on {fresh['n']} responses of the two audits outside the development set, "
+        f"hand-labelled, the shipped classifier agrees at kappa {fresh['kappa']:.3f} (accuracy {fresh['accuracy']:.3f})"
+    )
     flips = script_flips(RuleClassifier(), cases)
     print(f"\nscript: {flips['label_changes']} of {flips['chinese_cases']} Chinese responses change label when "
           "written in the other script")
@@ -250,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "held_out_model_families_without_facts": model_without_facts,
             "whole_set": settings,
             "label_agreement": labels_agree,
+            "fresh_audit_outputs": fresh,
             "script_flips": flips,
             "targets": TARGETS,
             "targets_met": met,

@@ -106,6 +106,16 @@ def test_the_second_labelling_names_cases_of_the_set_with_known_labels() -> None
     assert all(row["id"] in ids and row["label"] in LABELS for row in rows)
 
 
+def test_the_hand_labelled_audit_outputs_are_outside_the_development_set() -> None:
+    text = validation_dir().joinpath("agreement", "audit_outputs.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines()]
+    responses = {case.response.strip() for case in CASES}
+    assert len(rows) >= 50 and len({row["id"] for row in rows}) == len(rows)
+    assert all(row["label"] in LABELS and row["lang"] in LANGS for row in rows)
+    assert all(PROBES.get(row["probe_id"]).prompt(row["lang"]) == row["prompt"] for row in rows)
+    assert not any(row["response"].strip() in responses for row in rows)
+
+
 def test_the_shipped_weights_are_what_the_training_script_makes() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "train_refusal_classifier.py"), "--check"],
