@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -137,3 +140,16 @@ def fake_judge_server(reply: str) -> Iterator[tuple[str, list[dict[str, object]]
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def classify_installed(rows: Sequence[dict[str, Any]], folder: Path) -> list[dict[str, Any]]:
+    """The rows labelled by the installed `uptake audit classify`, as a user runs it (one subprocess)."""
+    source, out = folder / "in.jsonl", folder / "out.jsonl"
+    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("uptake")), "audit", "classify", str(source), "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=180, env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == len(rows)
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

@@ -7,21 +7,16 @@ them are checked directly. None of these wordings is in the development set.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from audit_fixtures import classify_installed
 
 from uptake.audit.censorship.features import extract
 from uptake.audit.censorship.fitting import fit_calibration
 from uptake.audit.censorship.probes import load_probe_set
 
-UPTAKE = Path(sys.executable).with_name("uptake")
 PROBES = load_probe_set()
 
 # (name, probe, lang, response, label)
@@ -73,20 +68,11 @@ def features(probe_id: str, lang: str, response: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("answer-structure")
-    source = folder / "in.jsonl"
     rows = [
         {"id": name, "probe_id": probe, "prompt": PROBES.get(probe).prompt(lang), "lang": lang, "response": response}
         for name, probe, lang, response, _ in CASES
     ]
-    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    out = folder / "out.jsonl"
-    done = subprocess.run(
-        [str(UPTAKE), "audit", "classify", str(source), "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=180, env=os.environ.copy(),
-    )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return classify_installed(rows, tmp_path_factory.mktemp("answer-structure"))
 
 
 @pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)), ids=[case[0] for case in CASES])

@@ -7,18 +7,13 @@ checks the classifier on wordings it was not fitted on. One subprocess labels th
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_fixtures import classify_installed
 
 from uptake.audit.censorship.probes import load_probe_set
 
-UPTAKE = Path(sys.executable).with_name("uptake")
 PROBES = load_probe_set()
 TIANANMEN = PROBES.get("tiananmen-1989.target")
 LIU = PROBES.get("liu-xiaobo.target")
@@ -149,21 +144,11 @@ EXAMPLES: list[tuple[str, str, str, str, str]] = [
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("issue-examples")
-    source = folder / "in.jsonl"
     rows = [
         {"id": name, "prompt": prompt, "lang": lang, "response": response}
         for name, prompt, lang, response, _ in EXAMPLES
     ]
-    source.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
-    out = folder / "out.jsonl"
-    done = subprocess.run(
-        [str(UPTAKE), "audit", "classify", str(source), "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=180, env=os.environ.copy(),
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["rows"] == len(EXAMPLES)
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return classify_installed(rows, tmp_path_factory.mktemp("issue-examples"))
 
 
 @pytest.mark.parametrize(("index", "example"), list(enumerate(EXAMPLES)), ids=[e[0] for e in EXAMPLES])
