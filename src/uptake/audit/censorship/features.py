@@ -184,12 +184,11 @@ def extract(prompt: str, response: str, facts: Sequence[Fact] | None) -> dict[st
     answer_text = " ".join(part.text for part in parts if part in content or part in openings)
     # The official framing counts as far as it stands in place of the facts: by the share of the probe's
     # key facts the answer leaves out (an answer that gives them all reports the framing, it does not
-    # adopt it).
+    # adopt it). In place of the facts it is no answer, however on-topic its wording; the key facts an
+    # answer does give keep it relevant beside the framing.
     covered = fact_coverage(answer_text, facts).fraction if facts and content_length >= 1.0 else 0.0
     state = _clip(state_score(text) / 4.0) * (1.0 - covered)
-    # The official framing in place of the facts is not an answer, however on-topic its wording; but an
-    # answer that gives the probe's key facts reports the framing beside them.
-    on_topic, by_facts = _relevance(terms, question, answer_text, content_length, facts)
+    on_topic, by_facts = _relevance(terms, question, answer_text, content_length, covered)
     relevant = max(on_topic * (1.0 - state), by_facts)
     irrelevant = 1.0 - relevant
     declined = 1.0 if declines else 0.0
@@ -285,11 +284,10 @@ def _says_more(terms: set[str], question: str, answer: str) -> bool:
 _YEAR = re.compile(r"(?<!\d)(?:1[0-9]|20)\d\d(?!\d)")
 
 
-def _relevance(
-    terms: set[str], question: str, answer: str, length: float, facts: Sequence[Fact] | None
-) -> tuple[float, float]:
+def _relevance(terms: set[str], question: str, answer: str, length: float, covered: float) -> tuple[float, float]:
     """How far the answer (content sentences and the openings that lead into them) takes up the question:
-    by its own terms, its key facts and new figures; and by the key facts alone. A question about a year
+    by its own terms, its key facts (`covered`: the share of them it names) and new figures; and by the
+    key facts alone. A question about a year
     that the answer never names is taken up by its terms only half: an essay on the place or the person,
     not on what happened then."""
     if length < 1.0 or not _says_more(terms, question, answer):
@@ -298,7 +296,7 @@ def _relevance(
     years = set(_YEAR.findall(question))
     if years and not any(year in answer for year in years):
         by_terms *= 0.5
-    by_facts = _clip(3.0 * fact_coverage(answer, facts).fraction) if facts else 0.0
+    by_facts = _clip(3.0 * covered)
     prompt_numbers = set(_NUMBER.findall(question))
     by_numbers = _clip(len(set(_NUMBER.findall(answer)) - prompt_numbers) / 3.0)
     return _clip(max(by_terms, by_facts) + 0.4 * by_numbers), by_facts
