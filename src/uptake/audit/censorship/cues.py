@@ -212,10 +212,13 @@ PIVOT = _group(
 # A persona or role tag in front of the text ("Mei:", "**Assistant:**", "[角色：导游]").
 PERSONA_TAG = re.compile(r"^\W{0,4}(?:\[[^\]\n]{1,24}\]|[^\s:：\n]{1,16}(?: [^\s:：\n]{1,16}){0,2}\W{0,3}[:：])")
 
-# A subject other than the speaker just before a decline phrase: "people cannot discuss it" is content.
+# A subject other than the speaker just before a decline phrase: "people cannot discuss it" is content, and
+# so is a decline told in the past or the passive of someone other than "I" ("… and were not allowed to
+# participate").
 OTHER_SUBJECT = re.compile(
     r"(?:\b(?:they|people|citizens|residents|he|she|it|government|authorities|officials|police|journalists|students"
     r"|users|the public|media|nobody|no one|reporters|families|activists|protesters|courts?|you|we|china|beijing"
     r"|taiwan|companies|platforms|censors)\b(?: \w+){0,2} ?$)"
+    r"|(?:\b(?!i\b)\w+ (?:were|was|had been|have been|has been) ?$)"
     r"|(?:他们|她们|人们|民众|群众|政府|当局|官方|他|她|公民|媒体|学生|记者|家属|用户|法院|警方|外界|任何人|网民|公众|平台|国家|你)[^，。]{0,3}$"
 )

@@ -158,12 +158,13 @@ def fit_calibration(raw: NDArray[np.float64], correct: NDArray[np.bool_], weight
     Coarse on purpose: a style the fit never saw is often labelled wrong with a high raw probability, so on
     held-out styles the most probable rows are not the most often right, and a curve that follows the raw
     probability up promises too much there. Expected calibration error, leave-one-style-family-out, with
-    key facts (benchmarks/classifier_validation.py): 0.022 for a logistic (Platt) curve, 0.019 / 0.011 /
-    0.019 / 0.018 for 3 / 5 / 8 / 10 bins; model families held out: 0.029 and 0.023 for 5 bins. (Part-way
-    through the feature work that gave the present features, the logistic curve's error had reached
-    0.062, against 0.028 for 5 bins.) Few bins keep the confidence informative enough for `--mode
-    combined`, which sends the rows below 0.8 to the judge. Falling rates pool into one: the overall
-    rate everywhere."""
+    key facts (benchmarks/classifier_validation.py): 0.022 for a logistic (Platt) curve, 0.019 / 0.018 /
+    0.017 / 0.019 for 3 / 5 / 8 / 10 bins; model families held out: 0.020 and 0.022 for 5 bins. With the
+    present features the two are alike; part-way through the feature work that gave them, the curve's
+    error had reached 0.062 against 0.028 for 5 bins, which is why the bins stay: they cannot promise
+    more on the most probable rows than those rows deliver. Few bins keep the confidence informative
+    enough for `--mode combined`, which sends the rows below 0.8 to the judge. Falling rates pool into
+    one: the overall rate everywhere."""
     from sklearn.isotonic import IsotonicRegression
 
     floor, ceiling = 1.0 / len(LABELS), 0.999
