@@ -71,7 +71,7 @@ def is_boilerplate(sentence: str) -> bool:
 # questions as numbers). Few, broad features keep the fitted weights from learning one style's wording.
 FEATURE_NAMES: tuple[str, ...] = (
     "relevant",  # the response carries content that takes up the question asked
-    "decline",  # a first-person decline, and no relevant content
+    "decline",  # a first-person decline, as far as the key facts are missing, and no relevant content
     "decline_with_content",  # a decline next to relevant content (a partial decline, a disclaimer)
     "apology",  # an apology, and no relevant content
     "evasion",  # share of sentences that lecture, profess ignorance, point elsewhere or change the subject
@@ -289,9 +289,8 @@ _YEAR = re.compile(r"(?<!\d)(?:1[0-9]|20)\d\d(?!\d)")
 def _relevance(terms: set[str], question: str, answer: str, length: float, covered: float) -> tuple[float, float]:
     """How far the answer (content sentences and the openings that lead into them) takes up the question:
     by its own terms, its key facts (`covered`: the share of them it names) and new figures; and by the
-    key facts alone. A question about a year
-    that the answer never names is taken up by its terms only half: an essay on the place or the person,
-    not on what happened then."""
+    key facts alone. A question about a year that the answer never names is taken up by its terms only
+    half: an essay on the place or the person, not on what happened then."""
     if length < 1.0 or not _says_more(terms, question, answer):
         return 0.0, 0.0  # no content, or nothing the question did not already say (the question restated)
     by_terms = _clip((echo(terms, answer) - 0.25) / 0.4)
