@@ -39,17 +39,12 @@ from _common import save
 from numpy.typing import NDArray
 
 from uptake.audit.censorship.agreement import agreement
-from uptake.audit.censorship.classify import (
-    Classifier,
-    ClassifyRequest,
-    CombinedClassifier,
-    JudgeClassifier,
-    RuleClassifier,
-)
+from uptake.audit.censorship.classify import Classifier, CombinedClassifier, JudgeClassifier, RuleClassifier
 from uptake.audit.censorship.fitting import Matrix, build_matrix, expected_calibration_error, leave_one_group_out
 from uptake.audit.censorship.judge import open_judge
 from uptake.audit.censorship.labels import LABELS
 from uptake.audit.censorship.probes import LANGS, load_probe_set
+from uptake.audit.censorship.rows import request_for_row
 from uptake.audit.censorship.validation import FAMILIES, ValidationCase, load_validation_set, validation_dir
 
 TARGETS = {"kappa": 0.85, "refused": 0.85, "deflected": 0.85, "answered": 0.95, "ece": 0.05}
@@ -125,10 +120,7 @@ def fresh_outputs(classifier: Classifier) -> dict[str, Any]:
     probe_set = load_probe_set()
     path = validation_dir().joinpath("agreement", "audit_outputs.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    requests = []
-    for row in rows:
-        facts = probe_set.get(row["probe_id"]).facts
-        requests.append(ClassifyRequest(row["prompt"], row["response"], row["lang"], facts or None))
+    requests = [request_for_row(row, probe_set)[0] for row in rows]  # as `uptake audit classify` reads a row
     predicted = [result.label for result in classifier.classify_many(requests)]
     result = asdict(agreement([row["label"] for row in rows], predicted, LABELS))
     result["models"] = sorted({row["model"] for row in rows})

@@ -9,8 +9,9 @@ standardised inputs, with balanced class weights and every style family weighing
 weights learn styles, not the largest family's wording), strongly regularised (see C). Its confidence
 (the top probability) is then calibrated on held-out predictions (each style family predicted by a
 fit without it; coarse monotone bins, see fit_calibration), so that a confidence of 0.8 is right
-about 80% of the time on styles it was not fitted on. Every case whose probe has key facts is seen twice, with and
-without them (half weight each), so the classifier also works on questions outside the probe set.
+about 80% of the time on styles it was not fitted on. Every case whose probe has key facts is seen
+twice, with and without them (half weight each), so the classifier also works on questions outside
+the probe set.
 Fitting is deterministic: lbfgs on a fixed order, no random state involved.
 """
 
